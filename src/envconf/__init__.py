@@ -1,0 +1,47 @@
+"""envconf: typed configuration for containerized apps.
+
+The public names are loaded lazily so that ``envconf render`` (which imports this package
+first) never pays for pydantic unless typed settings are asked for.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from envconf.errors import ConfigError
+from envconf.origin import Origin
+
+if TYPE_CHECKING:
+    from envconf.datadir import DataDir
+    from envconf.explain import explain
+    from envconf.settings import Settings, SettingsConfigDict
+
+__all__ = [
+    "ConfigError",
+    "DataDir",
+    "Origin",
+    "Settings",
+    "SettingsConfigDict",
+    "explain",
+]
+
+_LAZY = {
+    "DataDir": "envconf.datadir",
+    "Settings": "envconf.settings",
+    "SettingsConfigDict": "envconf.settings",
+    "explain": "envconf.explain",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'envconf' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -1,0 +1,74 @@
+"""The envconf exception hierarchy: every user-facing error knows its exit code."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with the configuration, located in the operator's terms.
+
+    ``value`` is the offending raw input when it is safe to show (never for secrets);
+    ``location`` is ``file:line``, an env var name, a CLI flag or ``default``.
+    """
+
+    key: str
+    message: str
+    source: str = ""
+    location: str = ""
+    value: str | None = None
+
+    def __str__(self) -> str:
+        where = self.location or self.source
+        if self.value is not None and where:
+            where = f"{where}={self.value!r}"
+        if self.source and self.location:
+            where = f"{where} ({self.source})"
+        parts = [p for p in (self.key, where) if p]
+        return ": ".join([*parts, self.message])
+
+
+class EnvconfError(Exception):
+    """Root of every error envconf raises on purpose."""
+
+    exit_code = 1
+
+    def format(self) -> str:
+        """Return the message as shown to the operator on stderr."""
+        return f"envconf: {self}"
+
+
+class ConfigError(EnvconfError, ValueError):
+    """The configuration is invalid; the message lists every problem, one per line."""
+
+    def __init__(self, problems: Iterable[Problem | str]) -> None:
+        self.problems: list[Problem] = [
+            p if isinstance(p, Problem) else Problem(key="", message=p) for p in problems
+        ]
+        super().__init__(self._message())
+
+    def _message(self) -> str:
+        count = len(self.problems)
+        head = f"{count} configuration problem{'s' if count != 1 else ''}:"
+        return "\n".join([head, *(f"  {p}" for p in self.problems)])
+
+    def __repr__(self) -> str:
+        return f"ConfigError({len(self.problems)} problems)"
+
+
+class UsageError(EnvconfError):
+    """The command line itself is wrong (unknown flag, missing value, bad --settings)."""
+
+    exit_code = 2
+
+
+class RenderError(EnvconfError):
+    """One or more templates could not be rendered or written; nothing was changed."""
+
+    def __init__(self, problems: Iterable[str]) -> None:
+        self.problems = list(problems)
+        count = len(self.problems)
+        head = f"{count} render problem{'s' if count != 1 else ''}:"
+        super().__init__("\n".join([head, *(f"  {p}" for p in self.problems)]))

@@ -1,0 +1,37 @@
+"""Where a value came from: the layer (``source``) and the place in it (``location``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+#: Every layer name, in the default order of precedence (highest first).
+LAYERS: tuple[str, ...] = ("cli", "env", "dotenv", "secret", "file")
+#: Layers that are always present and cannot be reordered: ``init`` first, ``default`` last.
+ALL_SOURCES: tuple[str, ...] = ("init", *LAYERS, "default")
+
+
+@dataclass(frozen=True)
+class Origin:
+    """The origin of one effective value and every origin it beat (highest first)."""
+
+    source: str
+    location: str
+    overridden: tuple[Origin, ...] = field(default=())
+
+    def __str__(self) -> str:
+        text = f"{self.location} ({self.source})" if self.location != self.source else self.source
+        if self.overridden:
+            beaten = ", ".join(
+                o.location if o.location == o.source else f"{o.location} ({o.source})"
+                for o in self.overridden
+            )
+            text += f", overriding {beaten}"
+        return text
+
+    def to_dict(self) -> dict[str, object]:
+        """Return the JSON shape used by ``envconf explain --format json``."""
+        return {
+            "source": self.source,
+            "location": self.location,
+            "overridden": [{"source": o.source, "location": o.location} for o in self.overridden],
+        }
