@@ -1,0 +1,325 @@
+"""Decide which templates are rendered, by which engine, to which destination.
+
+Planning only looks at the file system; it never renders or writes. Every problem found
+(missing templates, unknown suffixes, destinations escaping ``--output-dir``, links leaving
+``--template-dir``, two templates for one destination) is collected and raised once.
+
+Only the standard library may be imported here: ``envconf render`` must start fast.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from envconf.errors import RenderError
+from envconf.render.writer import is_inside, landing_path, real_path
+
+ENGINE_SUFFIXES: dict[str, str] = {
+    ".j2": "jinja",
+    ".jinja": "jinja",
+    ".jinja2": "jinja",
+    ".template": "envsubst",
+    ".tmpl": "envsubst",
+}
+ENGINES = frozenset(ENGINE_SUFFIXES.values())
+
+
+@dataclass(frozen=True)
+class TemplateJob:
+    """One template to render and the file it becomes.
+
+    ``source`` is the template path as given on the command line or as found under the
+    template dir (a visible name, possibly a symlink); ``mode`` is the exact permission
+    bits for ``dest``: ``--mode`` if given, else the template's own (``st_mode & 0o7777``,
+    following links).
+    """
+
+    source: Path
+    dest: Path
+    engine: str
+    mode: int
+
+
+def template_suffix(path: Path) -> str | None:
+    """Return the known template suffix of ``path`` (``.j2``, ``.tmpl``, ...), or None."""
+    suffix = path.suffix
+    return suffix if suffix in ENGINE_SUFFIXES else None
+
+
+def plan_jobs(
+    templates: Sequence[str],
+    template_dir: str | None,
+    output_dir: str | None,
+    engine: str | None = None,
+    mode: int | None = None,
+) -> list[TemplateJob]:
+    """Return the render jobs for ``-t`` entries and a ``--template-dir`` tree.
+
+    Args:
+        templates: ``SRC[:DEST]`` strings. They are split on the *first* ``:``, so a
+            template path cannot contain a colon (a destination can). DEST defaults to SRC
+            minus its template suffix; with ``output_dir``, a relative DEST is relative to
+            it and a missing DEST is SRC's file name, suffix removed, inside it.
+        template_dir: render every file with a template suffix under this directory,
+            recursively and in sorted order, to the same relative path under
+            ``output_dir`` (required with it). Entries whose name starts with ``..``
+            (Kubernetes' ``..data`` swap directories) are skipped; the visible names of a
+            ConfigMap mount, symlinks into ``..data``, are followed.
+        output_dir: an existing directory every destination must stay inside, after
+            resolving ``..`` and symlinked parent directories.
+        engine: ``"jinja"`` or ``"envsubst"``, overriding the choice by suffix. A known
+            suffix is still removed from the destination name.
+        mode: permission bits for every output; default: each template's own.
+
+    Returns:
+        The jobs: ``-t`` entries first, in the order given, then the tree's, sorted.
+
+    Raises:
+        RenderError: listing every problem found, each naming the template.
+    """
+    problems: list[str] = []
+    jobs: list[TemplateJob] = []
+
+    if engine is not None and engine not in ENGINES:
+        problems.append(f"unknown engine {engine!r}: use one of {', '.join(sorted(ENGINES))}")
+        engine = None
+    if mode is not None and not 0 <= mode <= 0o7777:
+        problems.append(f"mode {mode:#o} is out of range (0 to 7777 octal)")
+        mode = None
+
+    out_root: Path | None = None
+    if output_dir is not None:
+        out_root = real_path(Path(output_dir))
+        if not out_root.is_dir():
+            problems.append(f"output dir {output_dir}: not an existing directory")
+            out_root = None
+    out = Path(output_dir) if output_dir is not None and out_root is not None else None
+
+    for spec in templates:
+        job = _plan_single(spec, out, out_root, engine, mode, problems)
+        if job is not None:
+            jobs.append(job)
+
+    if template_dir is not None:
+        if output_dir is None:
+            problems.append(f"template dir {template_dir}: --output-dir is required with it")
+        elif out is not None and out_root is not None:
+            jobs.extend(_plan_tree(Path(template_dir), out, out_root, engine, mode, problems))
+
+    problems.extend(_duplicate_destinations(jobs))
+    if problems:
+        raise RenderError(problems)
+    return jobs
+
+
+def _plan_single(
+    spec: str,
+    out: Path | None,
+    out_root: Path | None,
+    engine: str | None,
+    mode: int | None,
+    problems: list[str],
+) -> TemplateJob | None:
+    """Plan one ``SRC[:DEST]`` entry, appending to ``problems`` instead of raising."""
+    src_text, colon, dest_text = spec.partition(":")
+    if not src_text:
+        problems.append(f"template {spec!r}: empty template path")
+        return None
+    if colon and not dest_text:
+        problems.append(f"template {src_text}: empty destination after ':'")
+        return None
+    source = Path(src_text)
+    before = len(problems)
+    src_stat = _stat_template(source, problems)
+    chosen = _choose_engine(source, engine, problems)
+
+    dest: Path | None = None
+    if dest_text:
+        dest = Path(dest_text)
+        if out is not None and not dest.is_absolute():
+            dest = out / dest
+    elif chosen is not None:  # an unknown suffix without --engine is reported already
+        name = _strip_suffix(source, problems)
+        if name is not None:
+            dest = (out / name) if out is not None else source.with_name(name)
+
+    if dest is not None:
+        dest = _place(source, dest, out, out_root, problems)
+        if src_stat is not None and _same_file(source, dest):
+            problems.append(f"template {source}: destination {dest} is the template itself")
+    if len(problems) > before or dest is None or chosen is None or src_stat is None:
+        return None
+    return TemplateJob(source, dest, chosen, _mode(src_stat, mode))
+
+
+def _plan_tree(
+    root: Path,
+    out: Path,
+    out_root: Path,
+    engine: str | None,
+    mode: int | None,
+    problems: list[str],
+) -> list[TemplateJob]:
+    """Plan every template under ``root``, appending to ``problems`` instead of raising."""
+    tree_root = real_path(root)
+    if not tree_root.is_dir():
+        problems.append(f"template dir {root}: not an existing directory")
+        return []
+
+    jobs: list[TemplateJob] = []
+    for source, rel in _walk(root, tree_root, problems):
+        chosen = engine or ENGINE_SUFFIXES[source.suffix]
+        dest = out / rel.with_name(rel.stem)
+        before = len(problems)
+        dest = _place(source, dest, out, out_root, problems)
+        try:
+            src_stat = source.stat()
+        except OSError as exc:
+            problems.append(f"template {source}: {exc.strerror or exc}")
+            continue
+        if len(problems) == before:
+            jobs.append(TemplateJob(source, dest, chosen, _mode(src_stat, mode)))
+    return jobs
+
+
+def _walk(root: Path, tree_root: Path, problems: list[str]) -> list[tuple[Path, Path]]:
+    """Return ``(path, path relative to root)`` of every template under ``root``, sorted.
+
+    Symlinks are followed only when they resolve inside ``tree_root``; any link that
+    leaves it is refused, whatever it names, so a tree cannot reach outside itself.
+    """
+    found: list[tuple[Path, Path]] = []
+    # Resolved directories on the current descent, to refuse a link back to an ancestor.
+    stack: list[Path] = []
+
+    def visit(directory: Path, rel: Path) -> None:
+        real = real_path(directory)
+        if real in stack:
+            problems.append(f"template dir {directory}: symlink loop back to {real}")
+            return
+        stack.append(real)
+        try:
+            with os.scandir(directory) as it:
+                entries = sorted(it, key=lambda e: e.name)
+        except OSError as exc:
+            problems.append(f"template dir {directory}: {exc.strerror or exc}")
+            entries = []
+        for entry in entries:
+            if entry.name.startswith(".."):
+                continue  # Kubernetes' atomic-swap entries: ..data, ..2025_01_01_...
+            path = directory / entry.name
+            if entry.is_symlink():
+                target = real_path(path)
+                if not is_inside(target, tree_root):
+                    problems.append(
+                        f"template {path}: symlink to {target} leaves template dir {root}"
+                    )
+                    continue
+                if not target.exists():
+                    if template_suffix(path) is not None:
+                        problems.append(f"template {path}: broken symlink to {target}")
+                    continue
+            if entry.is_dir():
+                visit(path, rel / entry.name)
+            elif template_suffix(path) is not None:
+                if entry.is_file() and path.stem:
+                    found.append((path, rel / entry.name))
+                elif not entry.is_file():
+                    problems.append(f"template {path}: not a regular file")
+        stack.pop()
+
+    visit(root, Path())
+    return found
+
+
+def _stat_template(source: Path, problems: list[str]) -> os.stat_result | None:
+    """Return the template's stat (following links), or record why it is unusable."""
+    try:
+        st = source.stat()
+    except FileNotFoundError:
+        problems.append(f"template {source}: no such file")
+        return None
+    except OSError as exc:
+        problems.append(f"template {source}: {exc.strerror or exc}")
+        return None
+    if not stat.S_ISREG(st.st_mode):
+        problems.append(f"template {source}: not a regular file")
+        return None
+    return st
+
+
+def _choose_engine(source: Path, engine: str | None, problems: list[str]) -> str | None:
+    """Return the engine for ``source``: the override, else the one its suffix names."""
+    if engine is not None:
+        return engine
+    suffix = template_suffix(source)
+    if suffix is None:
+        known = ", ".join(ENGINE_SUFFIXES)
+        problems.append(
+            f"template {source}: unknown template suffix {source.suffix or '(none)'!r};"
+            f" use one of {known} or --engine"
+        )
+        return None
+    return ENGINE_SUFFIXES[suffix]
+
+
+def _strip_suffix(source: Path, problems: list[str]) -> str | None:
+    """Return the destination file name for a template given without DEST."""
+    if template_suffix(source) is None or not source.stem:
+        problems.append(
+            f"template {source}: cannot derive a destination from its name; give one as SRC:DEST"
+        )
+        return None
+    return source.stem
+
+
+def _place(
+    source: Path, dest: Path, out: Path | None, out_root: Path | None, problems: list[str]
+) -> Path:
+    """Return ``dest`` made canonical below the output dir, or record why it cannot be.
+
+    Below ``out`` (kept as the user spelled it), ``..`` and symlinked directories are
+    resolved, so the writer sees the path it will really write; a destination that would
+    land outside the output dir is a problem.
+    """
+    if dest.name in ("", ".", ".."):
+        problems.append(f"template {source}: destination {dest} is not a file name")
+        return dest
+    if out is None or out_root is None:
+        return dest
+    landing = landing_path(dest)
+    if not is_inside(landing.parent, out_root):
+        problems.append(
+            f"template {source}: destination {dest} resolves to {landing},"
+            f" outside the output dir {out_root}"
+        )
+        return dest
+    return out / landing.relative_to(out_root)
+
+
+def _same_file(source: Path, dest: Path) -> bool:
+    """Tell whether ``dest`` names the template itself (so rendering would overwrite it)."""
+    try:
+        return source.samefile(dest)
+    except OSError:
+        return landing_path(dest) == real_path(source)
+
+
+def _mode(src_stat: os.stat_result, mode: int | None) -> int:
+    return mode if mode is not None else stat.S_IMODE(src_stat.st_mode)
+
+
+def _duplicate_destinations(jobs: Sequence[TemplateJob]) -> list[str]:
+    """Name every destination that two or more templates would write."""
+    by_dest: dict[Path, list[TemplateJob]] = {}
+    for job in jobs:
+        by_dest.setdefault(landing_path(job.dest), []).append(job)
+    return [
+        f"template {', '.join(str(j.source) for j in same)}: all write {same[0].dest}"
+        for same in by_dest.values()
+        if len(same) > 1
+    ]
