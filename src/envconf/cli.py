@@ -1,5 +1,176 @@
-"""Placeholder; replaced by the real command-line front."""
+"""The ``envconf`` command: a thin front over the library and the renderer.
+
+Exit status: 0 success, 1 configuration/validation/render problem, 2 usage error.
+envconf's own messages go to stderr; reports (explain, docs, dotenv) go to stdout.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, NoReturn
+
+from envconf.errors import EnvconfError, UsageError
+
+if TYPE_CHECKING:
+    import argparse
+
+PROG = "envconf"
 
 
-def main(argv: list[str] | None = None) -> int:
+def _parser(prog: str, description: str) -> argparse.ArgumentParser:
+    """An argparse parser that raises UsageError instead of exiting (main owns exit codes).
+
+    argparse is imported here, not at module level: ``envconf render`` never needs it.
+    """
+    import argparse
+
+    class Parser(argparse.ArgumentParser):
+        def error(self, message: str) -> NoReturn:
+            raise UsageError(f"{self.prog}: {message}")
+
+    return Parser(prog=prog, description=description)
+
+
+def _split_app_args(argv: list[str]) -> tuple[list[str], list[str]]:
+    if "--" in argv:
+        at = argv.index("--")
+        return argv[:at], argv[at + 1 :]
+    return argv, []
+
+
+def _settings_parser(name: str, help_text: str) -> argparse.ArgumentParser:
+    parser = _parser(f"{PROG} {name}", help_text)
+    parser.add_argument(
+        "--settings",
+        required=True,
+        metavar="MODULE:CLASS",
+        help="the app's settings class (MODULE:CLASS or path/to/file.py:CLASS)",
+    )
+    return parser
+
+
+def _load(spec: str, app_args: list[str]) -> Any:
+    import warnings
+
+    from envconf.target import import_settings_class
+
+    cls = import_settings_class(spec)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            return cls.load(argv=app_args)
+        finally:
+            for warning in caught:
+                sys.stderr.write(f"envconf: warning: {warning.message}\n")
+
+
+def cmd_explain(argv: list[str]) -> int:
+    """``envconf explain``: every key, its value, source, location and what it overrode."""
+    own, app_args = _split_app_args(argv)
+    parser = _settings_parser("explain", "Show every key's effective value and where it came from.")
+    parser.add_argument("--format", choices=("table", "json"), default="table")
+    args = parser.parse_args(own)
+    settings = _load(args.settings, app_args)
+    from envconf.explain import explain_data, explain_table
+
+    if args.format == "json":
+        import json
+
+        sys.stdout.write(json.dumps(explain_data(settings), indent=2, ensure_ascii=False) + "\n")
+    else:
+        sys.stdout.write(explain_table(settings))
     return 0
+
+
+def cmd_check(argv: list[str]) -> int:
+    """``envconf check``: load and validate; warn about data dirs not on a volume."""
+    own, app_args = _split_app_args(argv)
+    parser = _settings_parser("check", "Load and validate the settings; report every problem.")
+    parser.add_argument(
+        "--strict", action="store_true", help="data directories not on a volume are errors"
+    )
+    args = parser.parse_args(own)
+    settings = _load(args.settings, app_args)
+    from envconf.volumes import data_dir_findings
+
+    findings = data_dir_findings(settings)
+    for finding in findings:
+        level = "error" if args.strict else "warning"
+        sys.stderr.write(f"envconf: {level}: {finding}\n")
+    if findings and args.strict:
+        return 1
+    fields = len(type(settings).model_fields)
+    sys.stdout.write(f"ok: {type(settings).__name__} is valid ({fields} top-level fields)\n")
+    return 0
+
+
+def cmd_docs(argv: list[str]) -> int:
+    """``envconf docs``: a Markdown reference of every key."""
+    parser = _settings_parser("docs", "Write a Markdown reference of the settings.")
+    parser.add_argument("--format", choices=("markdown",), default="markdown")
+    args = parser.parse_args(argv)
+    from envconf.docs import markdown_reference
+    from envconf.target import import_settings_class
+
+    sys.stdout.write(markdown_reference(import_settings_class(args.settings)))
+    return 0
+
+
+def cmd_dotenv(argv: list[str]) -> int:
+    """``envconf dotenv``: a commented ``.env.example``."""
+    parser = _settings_parser("dotenv", "Write a commented .env.example.")
+    args = parser.parse_args(argv)
+    from envconf.docs import dotenv_example
+    from envconf.target import import_settings_class
+
+    sys.stdout.write(dotenv_example(import_settings_class(args.settings)))
+    return 0
+
+
+def cmd_render(argv: list[str]) -> int:
+    """``envconf render``: delegated to the renderer (which avoids importing pydantic)."""
+    from envconf.render.command import main as render_main
+
+    return render_main(argv)
+
+
+COMMANDS: dict[str, Callable[[list[str]], int]] = {
+    "render": cmd_render,
+    "explain": cmd_explain,
+    "check": cmd_check,
+    "docs": cmd_docs,
+    "dotenv": cmd_dotenv,
+}
+
+USAGE = """usage: envconf COMMAND [options]
+
+commands:
+  render   render config templates, then exec the app (a container ENTRYPOINT)
+  explain  show every setting's value and where it came from
+  check    load and validate the settings
+  docs     write a Markdown reference of the settings
+  dotenv   write a commented .env.example
+
+Run 'envconf COMMAND --help' for a command's options.
+"""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``envconf`` command; returns the exit status."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args or args[0] in ("-h", "--help"):
+        (sys.stdout if args else sys.stderr).write(USAGE)
+        return 0 if args else 2
+    command = COMMANDS.get(args[0])
+    try:
+        if command is None:
+            raise UsageError(f"unknown command {args[0]!r}; choose from {', '.join(COMMANDS)}")
+        return command(args[1:])
+    except EnvconfError as exc:
+        sys.stderr.write(exc.format().rstrip("\n") + "\n")
+        return exc.exit_code
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else 0
+    except KeyboardInterrupt:
+        return 130

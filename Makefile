@@ -1,0 +1,54 @@
+# envconf — every target creates the virtualenv itself when it is missing.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+# Where `make test-container` caches the debootstrapped base image tarball.
+IMAGE_CACHE ?= $(HOME)/.cache/envconf/images
+
+.PHONY: help venv demo test lint type fmt bench fuzz test-container clean
+
+help:
+	@echo "make demo            run the example app with all four control methods and explain it"
+	@echo "make test            the whole test suite (unit, property, e2e, namespace tier)"
+	@echo "make lint type       ruff check + format check; mypy --strict"
+	@echo "make bench           benchmarks against peer tools (writes docs/performance.md)"
+	@echo "make fuzz            a bounded fuzz run of the parsers"
+	@echo "make test-container  real Docker engine and single-node Swarm tests"
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+demo: $(STAMP)
+	cd examples/demo && PATH="$(CURDIR)/$(BIN):$$PATH" sh ./run-demo.sh
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q -p no:cacheprovider
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests bench examples
+	$(BIN)/ruff format --check src tests bench examples
+
+fmt: $(STAMP)
+	$(BIN)/ruff check --fix src tests bench examples
+	$(BIN)/ruff format src tests bench examples
+
+type: $(STAMP)
+	$(BIN)/mypy --strict src
+
+bench: $(STAMP)
+	$(BIN)/python bench/run.py
+
+fuzz: $(STAMP)
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests/fuzz --hypothesis-seed=0
+
+test-container: $(STAMP)
+	IMAGE_CACHE=$(IMAGE_CACHE) bash tests/container/real/run.sh
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,243 @@
+"""What envconf needs to know about a settings class, computed once per class.
+
+For every leaf field (dotted key) this records its type family, whether it is a secret,
+its default, its environment variable and CLI flag, so that sources can map raw names to
+keys without touching pydantic again on every load.
+"""
+
+from __future__ import annotations
+
+import enum
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import PurePath
+from typing import Any, Literal, Union
+
+from pydantic import BaseModel, SecretBytes, SecretStr
+from pydantic.fields import FieldInfo
+from pydantic_core import PydanticUndefined
+
+#: Sentinel for "no default: the field is required".
+REQUIRED: Any = PydanticUndefined
+
+Kind = Literal["str", "bool", "scalar", "complex", "any"]
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """A leaf field: one value an operator can set."""
+
+    path: tuple[str, ...]
+    annotation: Any
+    kind: Kind
+    secret: bool
+    default: Any
+    description: str | None
+    env_name: str
+    info: FieldInfo
+
+    @property
+    def key(self) -> str:
+        """The dotted key, e.g. ``db.port``."""
+        return ".".join(self.path)
+
+    @property
+    def cli_flag(self) -> str:
+        """The CLI flag as shown in help: dotted, with dashes for underscores."""
+        return "--" + ".".join(part.replace("_", "-") for part in self.path)
+
+    @property
+    def required(self) -> bool:
+        """Whether the field has no default."""
+        return self.default is REQUIRED
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A (nested) model: its leaf fields and sub-models, by field name."""
+
+    path: tuple[str, ...]
+    model: type[BaseModel]
+    env_name: str
+    children: dict[str, FieldSpec | ModelSpec] = field(default_factory=dict)
+
+    def leaves(self) -> list[FieldSpec]:
+        """Every leaf field under this model, in declaration order."""
+        out: list[FieldSpec] = []
+        for child in self.children.values():
+            if isinstance(child, ModelSpec):
+                out.extend(child.leaves())
+            else:
+                out.append(child)
+        return out
+
+    def find(self, path: tuple[str, ...]) -> FieldSpec | ModelSpec | None:
+        """Return the spec at ``path`` (relative to this model), or ``None``."""
+        node: FieldSpec | ModelSpec = self
+        for part in path:
+            if not isinstance(node, ModelSpec) or part not in node.children:
+                return None
+            node = node.children[part]
+        return node
+
+
+def _strip_optional(annotation: Any) -> Any:
+    """Return ``X`` for ``Optional[X]`` / ``X | None``; other annotations unchanged."""
+    origin = typing.get_origin(annotation)
+    if origin is Union or origin is types.UnionType:
+        args = [a for a in typing.get_args(annotation) if a is not type(None)]
+        if len(args) == 1:
+            return args[0]
+    if origin is typing.Annotated:
+        return _strip_optional(typing.get_args(annotation)[0])
+    return annotation
+
+
+def model_class(annotation: Any) -> type[BaseModel] | None:
+    """Return the model class when the annotation is a (possibly optional) model."""
+    inner = _strip_optional(annotation)
+    if isinstance(inner, type) and issubclass(inner, BaseModel):
+        return inner
+    return None
+
+
+def is_secret(annotation: Any) -> bool:
+    """Whether values of this type must never be shown (SecretStr and friends)."""
+    inner = _strip_optional(annotation)
+    origin = typing.get_origin(inner) or inner
+    if isinstance(origin, type):
+        if issubclass(origin, (SecretStr, SecretBytes)):
+            return True
+        return any(base.__name__ == "Secret" for base in origin.__mro__)
+    return False
+
+
+def kind_of(annotation: Any) -> Kind:
+    """Classify a type: how raw YAML scalars and env strings should be read for it."""
+    inner = _strip_optional(annotation)
+    if inner is Any or inner is object:
+        return "any"
+    if is_secret(inner):
+        return "str"
+    origin = typing.get_origin(inner)
+    if origin is Literal:
+        values = typing.get_args(inner)
+        return "str" if all(isinstance(v, str) for v in values) else "scalar"
+    if origin is Union or origin is types.UnionType:
+        return "scalar"
+    if origin is not None:
+        return "complex" if origin in _COMPLEX else "scalar"
+    if isinstance(inner, type):
+        if inner is bool:
+            return "bool"
+        if issubclass(inner, (str, PurePath)):
+            return "str"
+        if issubclass(inner, enum.Enum):
+            members = [m.value for m in inner]
+            return "str" if all(isinstance(v, str) for v in members) else "scalar"
+        if issubclass(inner, (list, tuple, set, frozenset, dict, BaseModel)):
+            return "complex"
+    return "scalar"
+
+
+_COMPLEX: frozenset[Any] = frozenset({list, tuple, set, frozenset, dict})
+
+
+def _description(info: FieldInfo) -> str | None:
+    text = info.description
+    return " ".join(text.split()) if text else None
+
+
+def _env_name(prefix: str, delimiter: str, path: tuple[str, ...], case_sensitive: bool) -> str:
+    name = prefix + delimiter.join(path)
+    return name if case_sensitive else name.upper()
+
+
+def build_spec(
+    model: type[BaseModel],
+    *,
+    prefix: str,
+    delimiter: str,
+    case_sensitive: bool = False,
+    path: tuple[str, ...] = (),
+    default_instance: BaseModel | None = None,
+) -> ModelSpec:
+    """Walk ``model``'s fields recursively into a :class:`ModelSpec`.
+
+    ``default_instance`` supplies leaf defaults when a parent field's default is an
+    instance of this model (``db: Database = Database(port=1)``).
+    """
+    spec = ModelSpec(path=path, model=model, env_name=_env_name(prefix, delimiter, path, case_sensitive))
+    for name, info in model.model_fields.items():
+        child_path = (*path, name)
+        annotation = info.annotation
+        default: Any = info.get_default(call_default_factory=True, validated_data={})
+        if default_instance is not None:
+            default = getattr(default_instance, name, default)
+        sub = model_class(annotation)
+        if sub is not None and delimiter:
+            sub_default = default if isinstance(default, BaseModel) else None
+            spec.children[name] = build_spec(
+                sub,
+                prefix=prefix,
+                delimiter=delimiter,
+                case_sensitive=case_sensitive,
+                path=child_path,
+                default_instance=sub_default,
+            )
+            continue
+        spec.children[name] = FieldSpec(
+            path=child_path,
+            annotation=annotation,
+            kind=kind_of(annotation),
+            secret=is_secret(annotation),
+            default=default,
+            description=_description(info),
+            env_name=_env_name(prefix, delimiter or "__", child_path, case_sensitive),
+            info=info,
+        )
+    return spec
+
+
+def type_label(annotation: Any) -> str:
+    """A short human-readable type name: ``int``, ``list[str]``, ``SecretStr | None``."""
+    origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:
+        return type_label(typing.get_args(annotation)[0])
+    if origin is Union or origin is types.UnionType:
+        return " | ".join(type_label(a) for a in typing.get_args(annotation))
+    if origin is Literal:
+        return " | ".join(repr(a) for a in typing.get_args(annotation))
+    if origin is not None:
+        args = ", ".join(type_label(a) for a in typing.get_args(annotation))
+        name = getattr(origin, "__name__", str(origin))
+        return f"{name}[{args}]" if args else name
+    if annotation is type(None):
+        return "None"
+    if annotation is Any:
+        return "Any"
+    return getattr(annotation, "__name__", str(annotation).replace("typing.", ""))
+
+
+def is_sequence(annotation: Any) -> bool:
+    """Whether the field holds a list-like value (repeatable CLI flag)."""
+    inner = _strip_optional(annotation)
+    origin = typing.get_origin(inner) or inner
+    return isinstance(origin, type) and issubclass(origin, (list, tuple, set, frozenset))
+
+
+def format_default(spec: FieldSpec) -> str:
+    """The default as shown in help and docs; secrets are never shown."""
+    if spec.required:
+        return "(required)"
+    if spec.secret:
+        return "(secret)" if spec.default is not None else "None"
+    value = spec.default
+    if isinstance(value, enum.Enum):
+        value = value.value
+    if isinstance(value, PurePath):
+        return str(value)
+    if isinstance(value, BaseModel):
+        return value.model_dump_json()
+    return repr(value) if isinstance(value, str) else str(value)

@@ -1,0 +1,290 @@
+"""``envconf render``: wait, render every template in memory, write atomically, exec.
+
+Pipeline: options (flags over ``ENVCONF_*``) -> ``--wait`` -> plan -> optional typed
+settings -> render all templates (collect every problem) -> atomic writes -> ``--user``
+-> exec. Nothing here imports pydantic unless ``--settings`` is given, nor jinja2
+unless a Jinja template is rendered.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from envconf.errors import EnvconfError, RenderError, UsageError
+
+USAGE = """usage: envconf render [options] [-- COMMAND ARGS...]
+
+Render config templates from the environment, write them atomically, then exec COMMAND.
+
+options (each also from an ENVCONF_* variable; flags win):
+  -t, --template SRC[:DEST]  a template (repeatable)                  ENVCONF_TEMPLATE (comma-separated)
+  --template-dir DIR         render every template under DIR          ENVCONF_TEMPLATE_DIR
+  --output-dir DIR           where rendered files go                  ENVCONF_OUTPUT_DIR
+  --engine jinja|envsubst    override the engine chosen by suffix     ENVCONF_ENGINE
+  --filter REGEX             envsubst: only replace names matching    ENVCONF_FILTER
+  --strict                   envsubst: undefined ${VAR} is an error   ENVCONF_STRICT
+  --mode OCTAL               permissions of written files             ENVCONF_MODE
+  --check                    render and report, write nothing         ENVCONF_CHECK
+  --settings MODULE:CLASS    load typed settings, available as `settings`  ENVCONF_SETTINGS
+  --user USER[:GROUP]        drop privileges before exec              ENVCONF_USER
+  --wait URL                 tcp://h:p, http(s)://..., file:///path (repeatable)  ENVCONF_WAIT
+  --timeout SECONDS          for all waits together (default 30)      ENVCONF_TIMEOUT
+  -h, --help                 show this message
+
+Suffixes: .j2 .jinja .jinja2 -> Jinja2; .template .tmpl -> envsubst.
+Exit status: the app's own after exec; 1 render problem; 2 usage; 126/127 exec failure.
+"""
+
+_VALUE_OPTIONS = {
+    "-t": "template",
+    "--template": "template",
+    "--template-dir": "template_dir",
+    "--output-dir": "output_dir",
+    "--engine": "engine",
+    "--filter": "filter",
+    "--mode": "mode",
+    "--settings": "settings",
+    "--user": "user",
+    "--wait": "wait",
+    "--timeout": "timeout",
+}
+_FLAG_OPTIONS = {"--strict": "strict", "--check": "check"}
+_REPEATABLE = {"template", "wait"}
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"", "0", "false", "no", "off"}
+
+
+@dataclass
+class RenderOptions:
+    """Everything ``envconf render`` was asked to do."""
+
+    template: list[str] = field(default_factory=list)
+    template_dir: str | None = None
+    output_dir: str | None = None
+    engine: str | None = None
+    filter: str | None = None
+    strict: bool = False
+    mode: int | None = None
+    check: bool = False
+    settings: str | None = None
+    user: str | None = None
+    wait: list[str] = field(default_factory=list)
+    timeout: float = 30.0
+    command: list[str] = field(default_factory=list)
+
+
+class Terminated(EnvconfError):
+    """SIGTERM/SIGINT arrived before exec: stop with nothing changed."""
+
+    def __init__(self, signum: int) -> None:
+        self.exit_code = 128 + signum
+        super().__init__(f"stopped by {signal.Signals(signum).name} before the app started")
+
+
+def _split(value: str) -> list[str]:
+    return [part for part in re.split(r"[,\s]+", value) if part]
+
+
+def parse_options(argv: Sequence[str], env: Mapping[str, str]) -> RenderOptions:
+    """Combine ``ENVCONF_*`` variables and flags (flags win) into options.
+
+    Raises:
+        UsageError: unknown option, missing or malformed value.
+    """
+    raw: dict[str, Any] = {}
+    for name in (*set(_VALUE_OPTIONS.values()), *_FLAG_OPTIONS.values()):
+        value = env.get("ENVCONF_" + name.upper())
+        if value is None:
+            continue
+        raw[name] = _split(value) if name in _REPEATABLE else value
+    from_flags: dict[str, Any] = {}
+    args = list(argv)
+    command: list[str] = []
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        i += 1
+        if arg == "--":
+            command = args[i:]
+            break
+        if arg in ("-h", "--help"):
+            sys.stdout.write(USAGE)
+            raise SystemExit(0)
+        name, eq, inline = arg.partition("=") if arg.startswith("--") else (arg, "", "")
+        if name in _FLAG_OPTIONS:
+            from_flags[_FLAG_OPTIONS[name]] = inline if eq else "true"
+            continue
+        key = _VALUE_OPTIONS.get(name)
+        if key is None:
+            if not arg.startswith("-"):
+                command = args[i - 1 :]
+                break
+            raise UsageError(f"render: unknown option {name}; see 'envconf render --help'")
+        if not eq:
+            if i >= len(args):
+                raise UsageError(f"render: option {name} needs a value")
+            inline = args[i]
+            i += 1
+        if key in _REPEATABLE:
+            from_flags.setdefault(key, []).append(inline)
+        else:
+            from_flags[key] = inline
+    raw.update(from_flags)
+    return _typed(raw, command)
+
+
+def _typed(raw: dict[str, Any], command: list[str]) -> RenderOptions:
+    options = RenderOptions(command=command)
+    options.template = list(raw.get("template", []))
+    options.wait = list(raw.get("wait", []))
+    for key in ("template_dir", "output_dir", "settings", "user"):
+        setattr(options, key, raw.get(key) or None)
+    for key in ("strict", "check"):
+        text = str(raw.get(key, "")).strip().lower()
+        if text not in _TRUE | _FALSE:
+            raise UsageError(f"render: --{key} / ENVCONF_{key.upper()} must be true or false")
+        setattr(options, key, text in _TRUE)
+    engine = raw.get("engine") or None
+    if engine is not None and engine not in ("jinja", "envsubst"):
+        raise UsageError(f"render: --engine must be jinja or envsubst, not {engine!r}")
+    options.engine = engine
+    options.filter = raw.get("filter") or None
+    if options.filter is not None:
+        try:
+            re.compile(options.filter)
+        except re.error as exc:
+            raise UsageError(f"render: --filter {options.filter!r} is not a valid regex: {exc}") from None
+    if raw.get("mode"):
+        try:
+            options.mode = int(str(raw["mode"]), 8)
+        except ValueError:
+            raise UsageError(f"render: --mode {raw['mode']!r} is not an octal mode like 0640") from None
+        if not 0 <= options.mode <= 0o7777:
+            raise UsageError(f"render: --mode {raw['mode']!r} is out of range")
+    if raw.get("timeout"):
+        try:
+            options.timeout = float(raw["timeout"])
+        except ValueError:
+            raise UsageError(f"render: --timeout {raw['timeout']!r} is not a number of seconds") from None
+    if options.template_dir and not options.output_dir:
+        raise UsageError("render: --template-dir needs --output-dir")
+    return options
+
+
+def _on_signal(signum: int, frame: FrameType | None) -> None:
+    raise Terminated(signum)
+
+
+def _load_settings(spec: str, env: Mapping[str, str]) -> Any:
+    from envconf.target import import_settings_class
+
+    cls = import_settings_class(spec)
+    return cls.load(env=env)
+
+
+def render_all(
+    options: RenderOptions, env: Mapping[str, str], settings: Any = None
+) -> list[Any]:
+    """Plan and render every template in memory; raise one RenderError listing every problem."""
+    from envconf.render.plan import plan_jobs
+    from envconf.render.writer import Output
+    from envconf.templating import TemplateFailed, VariableResolver, render_envsubst, render_jinja
+
+    jobs = plan_jobs(options.template, options.template_dir, options.output_dir, options.engine, options.mode)
+    resolver = VariableResolver(env)
+    name_filter = re.compile(options.filter) if options.filter else None
+    extra = {"settings": settings} if settings is not None else None
+    outputs: list[Output] = []
+    problems: list[str] = []
+    for job in jobs:
+        label = str(job.source)
+        try:
+            data = job.source.read_bytes()
+        except OSError as exc:
+            problems.append(f"{label}: cannot read template: {exc.strerror}")
+            continue
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            line = data[: exc.start].count(b"\n") + 1
+            problems.append(f"{label}:{line}: not valid UTF-8")
+            continue
+        try:
+            if job.engine == "jinja":
+                rendered = render_jinja(text, label, resolver, extra)
+            else:
+                rendered = render_envsubst(text, label, resolver, name_filter=name_filter, strict=options.strict)
+        except TemplateFailed as exc:
+            problems.extend(str(issue) for issue in exc.issues)
+            continue
+        outputs.append(Output(job.dest, rendered.encode("utf-8"), job.mode))
+    if problems:
+        raise RenderError(problems)
+    return outputs
+
+
+def run(options: RenderOptions, env: dict[str, str]) -> int:
+    """Do the render; exec the command (never returns then) or return an exit status."""
+    from envconf.render.writer import check_destinations, write_outputs
+
+    def log(message: str) -> None:
+        sys.stderr.write(f"envconf: {message}\n")
+        sys.stderr.flush()
+
+    if options.wait:
+        from envconf.render.wait import wait_for
+
+        wait_for(options.wait, options.timeout, log)
+    settings = None
+    if options.settings:
+        settings = _load_settings(options.settings, env)
+    outputs = render_all(options, env, settings)
+    output_dir = Path(options.output_dir) if options.output_dir else None
+    problems = check_destinations(outputs, output_dir)
+    if problems:
+        raise RenderError(problems)
+    if options.check:
+        for out in outputs:
+            log(f"check: would write {out.dest} ({len(out.content)} bytes, mode {out.mode:04o})")
+        log(f"check: {len(outputs)} template(s) rendered, nothing written")
+        return 0
+    write_outputs(outputs, output_dir, lambda message: log(f"warning: {message}"))
+    if outputs:
+        log(f"rendered {len(outputs)} file(s)")
+    if options.user:
+        from envconf.render.privileges import drop_privileges
+
+        drop_privileges(options.user, env)
+    if not options.command:
+        return 0
+    from envconf.render.process import check_exec_size, exec_command
+
+    too_big = check_exec_size(options.command, env)
+    if too_big:
+        raise RenderError(too_big)
+    exec_command(options.command, env)
+
+
+def main(argv: Sequence[str]) -> int:
+    """Entry point for ``envconf render``; returns an exit status unless it execs."""
+    previous = {
+        sig: signal.signal(sig, _on_signal) for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+    }
+    try:
+        env = dict(os.environ)
+        options = parse_options(argv, env)
+        return run(options, env)
+    except EnvconfError as exc:
+        sys.stderr.write(exc.format().rstrip("\n") + "\n")
+        return exc.exit_code
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

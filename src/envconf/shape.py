@@ -1,0 +1,188 @@
+"""Fit the merged raw tree to the model: unknown keys, YAML scalar typing, plain values.
+
+YAML scalars are typed by the field they land in: a ``str`` field gets the text as
+written; any other field gets the YAML 1.2 core schema reading. Nothing else is
+converted here: pydantic does that in one ``model_validate``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import re
+import typing
+from dataclasses import dataclass
+from typing import Any
+
+from envconf.errors import Problem
+from envconf.merge import Merged, Winner, iter_winners
+from envconf.model_info import FieldSpec, Kind, ModelSpec, kind_of
+from envconf.tree import Leaf, Scalar
+
+_NULL = re.compile(r"(?:null|Null|NULL|~|)\Z")
+_BOOL = {"true": True, "True": True, "TRUE": True, "false": False, "False": False, "FALSE": False}
+_INT10 = re.compile(r"[-+]?[0-9]+\Z")
+_INT8 = re.compile(r"0o[0-7]+\Z")
+_INT16 = re.compile(r"0x[0-9a-fA-F]+\Z")
+_FLOAT = re.compile(r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?\Z")
+_INF = re.compile(r"[-+]?\.(?:inf|Inf|INF)\Z")
+_NAN = re.compile(r"\.(?:nan|NaN|NAN)\Z")
+
+
+class ScalarError(ValueError):
+    """A YAML scalar cannot be read as its tag or schema type says."""
+
+
+def core_schema(text: str) -> Any:
+    """Read a plain scalar by the YAML 1.2 core schema."""
+    if _NULL.match(text):
+        return None
+    if text in _BOOL:
+        return _BOOL[text]
+    try:
+        if _INT10.match(text):
+            return int(text, 10)
+        if _INT8.match(text):
+            return int(text[2:], 8)
+        if _INT16.match(text):
+            return int(text[2:], 16)
+    except ValueError:
+        raise ScalarError("integer too large") from None
+    if _FLOAT.match(text):
+        return float(text)
+    if _INF.match(text):
+        return -math.inf if text.startswith("-") else math.inf
+    if _NAN.match(text):
+        return math.nan
+    return text
+
+
+def resolve_scalar(scalar: Scalar, kind: Kind) -> Any:
+    """The value of a YAML scalar landing in a field of ``kind``."""
+    tag = scalar.tag
+    if tag is not None:
+        short = tag.rsplit(":", 1)[-1]
+        if short == "str":
+            return scalar.text
+        value = core_schema(scalar.text)
+        expected = {"int": int, "float": (int, float), "bool": bool, "null": type(None)}.get(short)
+        if expected is not None and (not isinstance(value, expected) or (short == "int" and isinstance(value, bool))):
+            raise ScalarError(f"not a valid !!{short}")
+        return float(value) if short == "float" else value
+    if not scalar.plain:
+        return scalar.text
+    if kind == "str":
+        return None if _NULL.match(scalar.text) else scalar.text
+    return core_schema(scalar.text)
+
+
+def resolve_value(value: Any, annotation: Any) -> Any:
+    """Resolve every Scalar inside a raw value by the (element) types of ``annotation``."""
+    if isinstance(value, Scalar):
+        return resolve_scalar(value, kind_of(annotation))
+    if isinstance(value, list):
+        item = _item_type(annotation, 0)
+        return [resolve_value(v, item) for v in value]
+    if isinstance(value, dict):
+        item = _item_type(annotation, 1)
+        return {k: resolve_value(v, item) for k, v in value.items()}
+    return value
+
+
+def _item_type(annotation: Any, index: int) -> Any:
+    from envconf.model_info import _strip_optional
+
+    inner = _strip_optional(annotation)
+    args = typing.get_args(inner)
+    origin = typing.get_origin(inner)
+    if origin in (list, set, frozenset) and args:
+        return args[0]
+    if origin is tuple and args and (len(args) == 2 and args[1] is Ellipsis):
+        return args[0]
+    if origin is dict and len(args) == 2:
+        return args[index]
+    return Any
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """The effective raw leaf for a key and the leaves it beat."""
+
+    leaf: Leaf
+    beaten: tuple[Leaf, ...]
+    spec: FieldSpec | None
+
+
+def shape(
+    merged: Merged, spec: ModelSpec, extra: str, ranks: dict[str, int]
+) -> tuple[dict[str, Any], dict[tuple[str, ...], Provenance], list[Problem]]:
+    """Turn the merged tree into the plain data ``model_validate`` takes.
+
+    Returns the data, the provenance per leaf path, and problems (unknown keys with a
+    suggestion, scalars that cannot be read).
+    """
+    provenance: dict[tuple[str, ...], Provenance] = {}
+    problems: list[Problem] = []
+    data = _shape_model(merged, spec, extra, ranks, provenance, problems)
+    return data, provenance, problems
+
+
+def _first_leaf(node: Merged | Winner) -> Leaf:
+    return next(iter_winners(node)).leaf
+
+
+def _shape_model(
+    node: Merged,
+    spec: ModelSpec,
+    extra: str,
+    ranks: dict[str, int],
+    provenance: dict[tuple[str, ...], Provenance],
+    problems: list[Problem],
+) -> dict[str, Any]:
+    data: dict[str, Any] = {}
+    for name, child in node.items():
+        path = (*spec.path, name)
+        target = spec.children.get(name)
+        if target is None:
+            if extra == "ignore" or not any(True for _ in iter_winners(child)):
+                continue
+            if extra == "allow":
+                data[name] = _plain(child)
+                continue
+            leaf = _first_leaf(child)
+            close = difflib.get_close_matches(name, list(spec.children), n=1, cutoff=0.6)
+            hint = f" (did you mean {'.'.join((*spec.path, close[0]))}?)" if close else ""
+            problems.append(Problem(".".join(path), f"unknown key{hint}", leaf.source, leaf.location))
+            continue
+        if isinstance(target, ModelSpec):
+            if isinstance(child, Winner):
+                provenance[path] = Provenance(child.leaf, tuple(child.beaten), None)
+                data[name] = _resolve(child.leaf, Any, path, problems)
+            else:
+                data[name] = _shape_model(child, target, extra, ranks, provenance, problems)
+            continue
+        if isinstance(child, Winner):
+            provenance[path] = Provenance(child.leaf, tuple(child.beaten), target)
+            data[name] = _resolve(child.leaf, target.annotation, path, problems)
+            continue
+        winners = sorted(iter_winners(child), key=lambda w: ranks.get(w.leaf.source, len(ranks)))
+        top = winners[0]
+        beaten = [w.leaf for w in winners[1:]] + [b for w in winners for b in w.beaten]
+        provenance[path] = Provenance(top.leaf, tuple(beaten), target)
+        value = _plain(child)
+        data[name] = _resolve(Leaf(value, top.leaf.source, top.leaf.location), target.annotation, path, problems)
+    return data
+
+
+def _plain(node: Merged | Winner) -> Any:
+    if isinstance(node, Winner):
+        return node.leaf.value
+    return {k: _plain(v) for k, v in node.items()}
+
+
+def _resolve(leaf: Leaf, annotation: Any, path: tuple[str, ...], problems: list[Problem]) -> Any:
+    try:
+        return resolve_value(leaf.value, annotation)
+    except ScalarError as exc:
+        problems.append(Problem(".".join(path), str(exc), leaf.source, leaf.location))
+        return None

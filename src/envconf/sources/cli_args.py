@@ -1,0 +1,178 @@
+"""The ``cli`` layer: flags generated from the settings model.
+
+A hand-written parser (not argparse) so that it can be built once per settings class
+and reused: building an argparse parser per load costs milliseconds.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import sys
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+from envconf.errors import ConfigError, Problem
+from envconf.model_info import FieldSpec, ModelSpec, format_default, is_sequence, type_label
+from envconf.sources.variables import set_leaf
+from envconf.tree import Leaf, Tree
+
+HELP_FLAGS = frozenset({"-h", "--help"})
+CONFIG_FLAG = "config"
+
+
+class ArgvError(ConfigError):
+    """The app's command line is malformed (unknown flag, missing value): a usage error."""
+
+    exit_code = 2
+
+
+class SecretOnCommandLineWarning(UserWarning):
+    """A secret was passed as a flag, where other processes can read it."""
+
+
+@dataclass
+class CliResult:
+    """What the command line said: the raw tree and any ``--config`` files."""
+
+    tree: Tree = field(default_factory=dict)
+    config_files: list[str] = field(default_factory=list)
+
+
+def _norm(flag: str) -> str:
+    return flag.replace("-", "_")
+
+
+def flag_table(spec: ModelSpec) -> dict[str, FieldSpec | ModelSpec]:
+    """Every accepted flag name (normalised, without ``--``) to the spec it sets."""
+    table: dict[str, FieldSpec | ModelSpec] = {}
+
+    def walk(model: ModelSpec) -> None:
+        for child in model.children.values():
+            table[_norm(".".join(child.path))] = child
+            if isinstance(child, ModelSpec):
+                walk(child)
+
+    walk(spec)
+    return table
+
+
+def _value_leaf(spec: FieldSpec | ModelSpec, raw: str, flag: str) -> Any:
+    if isinstance(spec, ModelSpec) or (spec.kind == "complex" and not is_sequence(spec.annotation)):
+        try:
+            return json.loads(raw)
+        except ValueError:
+            raise ArgvError([Problem(_key(spec), "expected a JSON value", "cli", flag)]) from None
+    return raw
+
+
+def _key(spec: FieldSpec | ModelSpec) -> str:
+    return ".".join(spec.path)
+
+
+def parse_argv(argv: list[str], spec: ModelSpec, table: dict[str, FieldSpec | ModelSpec], prog: str) -> CliResult:
+    """Parse ``argv`` into the ``cli`` layer.
+
+    Raises:
+        ArgvError: unknown flag (with the closest match), missing value, stray argument.
+        SystemExit: ``--help`` (after printing help to stdout); the one exit the library makes.
+    """
+    result = CliResult()
+    lists: dict[tuple[str, ...], list[Any]] = {}
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        i += 1
+        if arg in HELP_FLAGS:
+            sys.stdout.write(render_help(spec, prog))
+            raise SystemExit(0)
+        if not arg.startswith("--") or arg == "--":
+            raise ArgvError([Problem("", f"unexpected argument {arg!r}", "cli", arg)])
+        name, eq, inline = arg[2:].partition("=")
+        norm = _norm(name)
+        if norm == CONFIG_FLAG:
+            value = inline if eq else _next_value(argv, i, arg)
+            i += 0 if eq else 1
+            result.config_files.append(value)
+            continue
+        target = table.get(norm)
+        negated = False
+        if target is None and norm.startswith("no_"):
+            candidate = table.get(norm[3:])
+            if isinstance(candidate, FieldSpec) and candidate.kind == "bool" and not eq:
+                target, negated = candidate, True
+        if target is None:
+            choices = ["--" + n.replace("_", "-") for n in (*table, CONFIG_FLAG)]
+            close = difflib.get_close_matches("--" + name.replace("_", "-"), choices, n=1, cutoff=0.6)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            raise ArgvError([Problem("", f"unknown option {arg.split('=')[0]}{hint}", "cli", arg)])
+        flag = "--" + name
+        if isinstance(target, FieldSpec) and target.kind == "bool" and not eq:
+            value = "false" if negated else "true"
+        elif eq:
+            value = inline
+        else:
+            value = _next_value(argv, i, flag)
+            i += 1
+        if isinstance(target, FieldSpec) and target.secret:
+            warnings.warn(
+                f"{flag}: a secret on the command line is visible to other processes "
+                "(ps, /proc); prefer an environment variable, a _FILE variable or a secrets file",
+                SecretOnCommandLineWarning,
+                stacklevel=3,
+            )
+        if isinstance(target, FieldSpec) and is_sequence(target.annotation):
+            items = lists.setdefault(target.path, [])
+            if value.startswith("["):
+                try:
+                    decoded = json.loads(value)
+                except ValueError:
+                    raise ArgvError([Problem(target.key, "expected a JSON list", "cli", flag)]) from None
+                items.extend(decoded if isinstance(decoded, list) else [decoded])
+            else:
+                items.append(value)
+            set_leaf(result.tree, target.path, Leaf(items, "cli", flag))
+            continue
+        parsed = _value_leaf(target, value, flag)
+        if isinstance(target, ModelSpec) and isinstance(parsed, dict):
+            _spread(result.tree, target, parsed, flag)
+        else:
+            set_leaf(result.tree, target.path, Leaf(parsed, "cli", flag))
+    return result
+
+
+def _spread(tree: Tree, spec: ModelSpec, value: dict[str, Any], flag: str) -> None:
+    for name, item in value.items():
+        child = spec.children.get(name)
+        if isinstance(child, ModelSpec) and isinstance(item, dict):
+            _spread(tree, child, item, flag)
+        else:
+            set_leaf(tree, (*spec.path, name), Leaf(item, "cli", flag))
+
+
+def _next_value(argv: list[str], i: int, flag: str) -> str:
+    if i >= len(argv) or argv[i].startswith("--"):
+        raise ArgvError([Problem("", f"option {flag} needs a value", "cli", flag)])
+    return argv[i]
+
+
+def render_help(spec: ModelSpec, prog: str) -> str:
+    """Usage text: every key's flag, type, default and environment variable."""
+    lines = [f"usage: {prog} [--config FILE] [OPTIONS]", "", "options:"]
+    lines.append("  --config FILE  a config file (repeatable); replaces the default list")
+    lines.append("  -h, --help     show this message and exit")
+    for leaf in spec.leaves():
+        flag = leaf.cli_flag
+        if leaf.kind == "bool":
+            flag = f"{flag}/--no-{flag[2:]}"
+        else:
+            flag = f"{flag} {leaf.path[-1].upper()}"
+        detail = f"{type_label(leaf.annotation)}, default {format_default(leaf)}, env {leaf.env_name}"
+        if is_sequence(leaf.annotation):
+            detail += ", repeatable or JSON"
+        lines.append(f"  {flag}")
+        if leaf.description:
+            lines.append(f"      {leaf.description}")
+        lines.append(f"      [{detail}]")
+    return "\n".join(lines) + "\n"

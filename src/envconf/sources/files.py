@@ -1,0 +1,237 @@
+"""The ``file`` layer: swappable config files, profiles, templates and interpolation.
+
+Files come from ``--config`` (repeatable), else ``<config_env>`` (comma-separated),
+else the configured list. With ``<profile_env>=production`` each ``dir/name.ext`` is
+followed by ``dir/name.production.ext`` when that exists. Files named by the operator
+must exist; an absent default file is skipped and reported as not loaded.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from envconf.errors import ConfigError, Problem
+from envconf.interpolate import InterpolationError, interpolate, line_of
+from envconf.secretfile import SecretFileError
+from envconf.sources.formats import parse_env_text, parse_structured
+from envconf.sources.names import NameIndex
+from envconf.sources.variables import VarEntry, variables_layer
+from envconf.templating import TemplateFailed, VariableResolver, render_jinja
+from envconf.tree import Leaf, Scalar, Tree
+
+MAX_CONFIG_BYTES = 64 * 1024 * 1024
+FORMATS = {".yaml": "yaml", ".yml": "yaml", ".json": "json", ".toml": "toml", ".env": "env"}
+TEMPLATE_SUFFIX = ".j2"
+
+
+@dataclass(frozen=True)
+class FileCandidate:
+    """A config file envconf will consider, and whether the operator named it."""
+
+    path: str
+    explicit: bool
+
+
+@dataclass(frozen=True)
+class FileReport:
+    """A config file that was considered, for ``explain``."""
+
+    path: str
+    loaded: bool
+
+
+def choose_files(
+    cli_files: Sequence[str],
+    env: Mapping[str, str],
+    config_env: str,
+    configured: Sequence[str],
+) -> list[FileCandidate]:
+    """Pick the file list by the documented order of choice."""
+    if cli_files:
+        return [FileCandidate(p, True) for p in cli_files]
+    named = env.get(config_env, "") if config_env else ""
+    if named.strip():
+        return [FileCandidate(p.strip(), True) for p in named.split(",") if p.strip()]
+    return [FileCandidate(p, False) for p in configured]
+
+
+def profile_path(path: str, profile: str) -> str:
+    """``config/app.yaml`` -> ``config/app.production.yaml`` (``.j2`` kept last)."""
+    head, name = os.path.split(path)
+    template = name.endswith(TEMPLATE_SUFFIX)
+    if template:
+        name = name[: -len(TEMPLATE_SUFFIX)]
+    stem, dot, ext = name.rpartition(".")
+    new = f"{stem}.{profile}.{ext}" if dot and stem else f"{name}.{profile}"
+    if template:
+        new += TEMPLATE_SUFFIX
+    return os.path.join(head, new)
+
+
+def with_profiles(files: list[FileCandidate], profiles: Sequence[str]) -> list[FileCandidate]:
+    """Insert each profile variant after its base file (only when it exists)."""
+    out: list[FileCandidate] = []
+    for candidate in files:
+        out.append(candidate)
+        for profile in profiles:
+            variant = profile_path(candidate.path, profile)
+            if os.path.exists(variant):
+                out.append(FileCandidate(variant, False))
+    return out
+
+
+def file_format(path: str) -> tuple[str | None, bool]:
+    """Return (format, is_template) from the file name's suffixes."""
+    name = path[: -len(TEMPLATE_SUFFIX)] if path.endswith(TEMPLATE_SUFFIX) else path
+    suffix = os.path.splitext(name)[1].lower()
+    return FORMATS.get(suffix), name != path
+
+
+def read_config_bytes(path: str) -> bytes:
+    """Read a config file: a regular file of bounded size (a FIFO must not hang)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except FileNotFoundError:
+        raise ConfigError([Problem("", "config file not found", "file", path)]) from None
+    except OSError as exc:
+        raise ConfigError([Problem("", f"cannot open config file: {exc.strerror}", "file", path)]) from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise ConfigError([Problem("", "config file is not a regular file", "file", path)])
+        if info.st_size > MAX_CONFIG_BYTES:
+            raise ConfigError([Problem("", f"config file larger than {MAX_CONFIG_BYTES} bytes", "file", path)])
+        with os.fdopen(os.dup(fd), "rb") as handle:
+            return handle.read(MAX_CONFIG_BYTES + 1)
+    except OSError as exc:
+        raise ConfigError([Problem("", f"cannot read config file: {exc.strerror}", "file", path)]) from None
+    finally:
+        os.close(fd)
+
+
+def load_file(
+    path: str,
+    env: Mapping[str, str],
+    index: NameIndex,
+    *,
+    interpolation: bool,
+    allow_unset: bool,
+) -> Tree:
+    """Read, render (``.j2``), parse and interpolate one config file into a raw tree."""
+    fmt, template = file_format(path)
+    if fmt is None:
+        known = ", ".join(sorted(FORMATS))
+        raise ConfigError([Problem("", f"unknown config file format (use one of {known}, optionally + .j2)", "file", path)])
+    data = read_config_bytes(path)
+    resolver = VariableResolver(env, index.file_suffix)
+    if template:
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            line = data[: exc.start].count(b"\n") + 1
+            raise ConfigError([Problem("", "not valid UTF-8", "file", f"{path}:{line}")]) from None
+        try:
+            data = render_jinja(text, path, resolver).encode("utf-8")
+        except TemplateFailed as exc:
+            raise ConfigError(
+                [Problem(i.variable, i.message, "file", f"{i.template}:{i.line}") for i in exc.issues]
+            ) from None
+    if fmt == "env":
+        entries = [
+            VarEntry(e.name, e.value, f"{path}:{e.line}", interpolate=e.quote != "'" and not template)
+            for e in parse_env_text(data, path)
+        ]
+        tree, problems = variables_layer(entries, index, source="file", allow_unprefixed=True, strict_names=True)
+        if problems:
+            raise ConfigError(problems)
+    else:
+        tree = parse_structured(data, path, fmt)  # type: ignore[arg-type]
+    if interpolation and not template:
+        problems = []
+        interpolate_tree(tree, resolver, allow_unset, problems, ())
+        if problems:
+            raise ConfigError(problems)
+    return tree
+
+
+def interpolate_tree(
+    tree: Tree,
+    resolver: VariableResolver,
+    allow_unset: bool,
+    problems: list[Problem],
+    path: tuple[str, ...],
+) -> None:
+    """Expand ``${VAR}`` in every string leaf of ``tree`` in place (one pass, no re-expansion)."""
+    for key, node in tree.items():
+        here = (*path, key)
+        if isinstance(node, dict):
+            interpolate_tree(node, resolver, allow_unset, problems, here)
+            continue
+        if not node.interpolate:
+            continue
+        try:
+            value = _expand(node.value, resolver, allow_unset)
+        except InterpolationError as exc:
+            file, _, line = node.location.rpartition(":")
+            for issue in exc.issues:
+                text = _text_of(node.value)
+                where = f"{file}:{int(line) + line_of(text, issue.offset) - 1}" if line.isdigit() and text else node.location
+                problems.append(Problem(".".join(here), issue.message, node.source, where))
+            continue
+        except SecretFileError as exc:
+            problems.append(Problem(".".join(here), str(exc), node.source, node.location))
+            continue
+        if value is not node.value:
+            tree[key] = Leaf(value, node.source, node.location, interpolate=False, secret_file=node.secret_file)
+
+
+def _text_of(value: Any) -> str:
+    if isinstance(value, Scalar):
+        return value.text
+    return value if isinstance(value, str) else ""
+
+
+def _expand(value: Any, resolver: VariableResolver, allow_unset: bool) -> Any:
+    """Interpolate strings inside a raw value; returns the same object when unchanged."""
+    if isinstance(value, Scalar):
+        if "$" not in value.text or (value.tag is not None and not value.tag.endswith(":str")):
+            return value
+        return interpolate(value.text, resolver.lookup, allow_unset=allow_unset)
+    if isinstance(value, str):
+        return interpolate(value, resolver.lookup, allow_unset=allow_unset) if "$" in value else value
+    if isinstance(value, list):
+        items = [_expand(v, resolver, allow_unset) for v in value]
+        return items if any(a is not b for a, b in zip(items, value)) else value
+    if isinstance(value, dict):
+        mapped = {k: _expand(v, resolver, allow_unset) for k, v in value.items()}
+        return mapped if any(mapped[k] is not value[k] for k in value) else value
+    return value
+
+
+def files_layers(
+    candidates: list[FileCandidate],
+    env: Mapping[str, str],
+    index: NameIndex,
+    *,
+    interpolation: bool,
+    allow_unset: bool,
+) -> tuple[list[Tree], list[FileReport], list[Problem]]:
+    """Load every candidate; returns one tree per loaded file (earliest first)."""
+    trees: list[Tree] = []
+    reports: list[FileReport] = []
+    problems: list[Problem] = []
+    for candidate in candidates:
+        if not candidate.explicit and not os.path.exists(candidate.path):
+            reports.append(FileReport(candidate.path, False))
+            continue
+        try:
+            trees.append(load_file(candidate.path, env, index, interpolation=interpolation, allow_unset=allow_unset))
+            reports.append(FileReport(candidate.path, True))
+        except ConfigError as exc:
+            problems.extend(exc.problems)
+            reports.append(FileReport(candidate.path, False))
+    return trees, reports, problems

@@ -1,0 +1,226 @@
+"""Render templates with either engine, collecting every problem with its line.
+
+Shared by ``envconf render`` and ``*.j2`` config files. Imports only the standard
+library at module level; jinja2 is imported when a Jinja template is rendered.
+``VAR_FILE`` variables provide ``VAR``, read only when a template uses ``VAR``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from envconf.interpolate import InterpolationError, envsubst, line_of, references
+from envconf.secretfile import SecretFileError, read_secret_file
+
+if TYPE_CHECKING:
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+
+@dataclass(frozen=True)
+class TemplateIssue:
+    """One problem in one template: where, which variable, and what."""
+
+    template: str
+    line: int
+    variable: str
+    message: str
+
+    def __str__(self) -> str:
+        var = f" {self.variable}:" if self.variable else ""
+        return f"{self.template}:{self.line}:{var} {self.message}"
+
+
+class TemplateFailed(Exception):
+    """A template could not be rendered; ``issues`` lists every problem found."""
+
+    def __init__(self, issues: list[TemplateIssue]) -> None:
+        self.issues = issues
+        super().__init__("\n".join(str(i) for i in issues))
+
+
+class VariableResolver:
+    """Look variables up in an environment, falling back to ``NAME_FILE`` files.
+
+    Files are read only for names a template actually uses; an unrelated ``LOG_FILE``
+    is never opened. Setting both ``NAME`` and ``NAME_FILE`` non-empty is an error.
+    """
+
+    def __init__(self, env: Mapping[str, str], file_suffix: str = "_FILE") -> None:
+        self.env = env
+        self.file_suffix = file_suffix
+        self._cache: dict[str, str | None] = {}
+
+    def lookup(self, name: str) -> str | None:
+        """Return the value of ``name``, reading ``NAME_FILE`` when needed; None if unset.
+
+        Raises:
+            SecretFileError: the file cannot be read, or both forms are set.
+        """
+        if name in self._cache:
+            return self._cache[name]
+        value = self.env.get(name)
+        file_name = name + self.file_suffix if self.file_suffix else ""
+        path = self.env.get(file_name) if file_name else None
+        if path:
+            if value:
+                raise SecretFileError(f"both {name} and {file_name} are set; set only one")
+            try:
+                value = read_secret_file(path)
+            except SecretFileError as exc:
+                raise SecretFileError(f"{file_name}: {exc}") from None
+        self._cache[name] = value
+        return value
+
+
+def render_envsubst(
+    text: str,
+    template: str,
+    resolver: VariableResolver,
+    *,
+    name_filter: re.Pattern[str] | None = None,
+    strict: bool = False,
+) -> str:
+    """Render with the envsubst engine (nginx-compatible, plus Compose operators)."""
+    values: dict[str, str] = {}
+    issues: list[TemplateIssue] = []
+    for name in sorted(references(text)):
+        if name_filter is not None and not name_filter.search(name):
+            continue
+        try:
+            value = resolver.lookup(name)
+        except SecretFileError as exc:
+            issues.append(TemplateIssue(template, _first_line(text, name), name, str(exc)))
+            continue
+        if value is not None:
+            values[name] = value
+    if issues:
+        raise TemplateFailed(issues)
+    try:
+        return envsubst(text, values.get, name_filter=name_filter, strict=strict)
+    except InterpolationError as exc:
+        raise TemplateFailed(
+            [
+                TemplateIssue(template, line_of(text, i.offset), i.variable, i.message)
+                for i in exc.issues
+            ]
+        ) from None
+
+
+def _first_line(text: str, name: str) -> int:
+    match = re.search(r"\$\{?" + re.escape(name) + r"\b", text)
+    return line_of(text, match.start()) if match else 1
+
+
+_ENVIRONMENT: ImmutableSandboxedEnvironment | None = None
+
+
+def jinja_environment() -> ImmutableSandboxedEnvironment:
+    """The shared sandboxed Jinja2 environment: strict undefined, trailing newline kept."""
+    global _ENVIRONMENT
+    if _ENVIRONMENT is None:
+        from jinja2 import StrictUndefined
+        from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+        _ENVIRONMENT = ImmutableSandboxedEnvironment(
+            undefined=StrictUndefined,
+            keep_trailing_newline=True,
+            autoescape=False,
+        )
+    return _ENVIRONMENT
+
+
+def render_jinja(
+    text: str,
+    template: str,
+    resolver: VariableResolver,
+    extra: Mapping[str, Any] | None = None,
+) -> str:
+    """Render a Jinja2 template with every environment variable as a name and as ``env``.
+
+    Undefined names are all reported at once (found from the template's AST before
+    rendering); errors during rendering are located by the template line they hit.
+    """
+    from jinja2 import TemplateSyntaxError, nodes
+    from jinja2.exceptions import SecurityError, TemplateError
+
+    environment = jinja_environment()
+    try:
+        ast = environment.parse(text, name=template, filename=template)
+    except TemplateSyntaxError as exc:
+        raise TemplateFailed(
+            [TemplateIssue(template, exc.lineno or 1, "", f"syntax error: {exc.message}")]
+        ) from None
+    extra = dict(extra or {})
+    context: dict[str, Any] = {"env": dict(resolver.env), **extra}
+    issues: list[TemplateIssue] = []
+    seen: set[str] = set()
+    assigned = _assigned_names(ast)
+    for node in ast.find_all(nodes.Name):
+        name = node.name
+        if node.ctx != "load" or name in context or name in assigned or name in seen:
+            continue
+        if name in environment.globals:
+            continue
+        seen.add(name)
+        try:
+            value = resolver.lookup(name)
+        except SecretFileError as exc:
+            issues.append(TemplateIssue(template, node.lineno, name, str(exc)))
+            continue
+        if value is None:
+            issues.append(TemplateIssue(template, node.lineno, name, "variable is not set"))
+        else:
+            context[name] = value
+    if issues:
+        raise TemplateFailed(issues)
+    try:
+        compiled = environment.from_string(ast)
+        compiled.name = template
+        return compiled.render(context)
+    except SecurityError as exc:
+        raise TemplateFailed(
+            [TemplateIssue(template, _jinja_line(exc, template), "", f"unsafe operation: {exc}")]
+        ) from None
+    except TemplateError as exc:
+        raise TemplateFailed(
+            [TemplateIssue(template, _jinja_line(exc, template), "", exc.message or str(exc))]
+        ) from None
+    except (ArithmeticError, TypeError, ValueError, LookupError, AttributeError) as exc:
+        raise TemplateFailed(
+            [TemplateIssue(template, _jinja_line(exc, template), "", f"{type(exc).__name__}: {exc}")]
+        ) from None
+
+
+def _assigned_names(ast: Any) -> set[str]:
+    """Names a template binds itself (set, for, macro args), which need no variable."""
+    from jinja2 import nodes
+
+    names: set[str] = set()
+    for node in ast.find_all(nodes.Name):
+        if node.ctx in ("store", "param"):
+            names.add(node.name)
+    for node in ast.find_all(nodes.Macro):
+        names.add(node.name)
+    return names
+
+
+def _jinja_line(exc: BaseException, template: str) -> int:
+    """The template line an exception was raised at, from Jinja's rewritten traceback."""
+    line = getattr(exc, "lineno", None)
+    if isinstance(line, int):
+        return line
+    tb = exc.__traceback__
+    found = 1
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == template:
+            found = tb.tb_lineno
+        tb = tb.tb_next
+    return found
+
+
+def lookup_function(resolver: VariableResolver) -> Callable[[str], str | None]:
+    """Adapt a resolver to the ``interpolate`` module's lookup signature."""
+    return resolver.lookup

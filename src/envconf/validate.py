@@ -1,0 +1,100 @@
+"""One ``model_validate`` call, and pydantic's errors mapped back to their origins.
+
+pydantic puts the offending input into its messages; envconf builds its own messages
+from the error type and text only, and shows the raw input only when the key is not a
+secret and the value did not come from a secret file.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from envconf.errors import ConfigError, Problem
+from envconf.model_info import ModelSpec
+from envconf.shape import Provenance
+
+M = TypeVar("M", bound=BaseModel)
+
+_URL_PASSWORD = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^:/@\s]*:)[^@/\s]*@")
+
+
+def redact(text: str) -> str:
+    """Hide the password of any URL with user info (``postgres://u:pw@h`` -> ``u:***@h``)."""
+    return _URL_PASSWORD.sub(r"\g<head>***@", text)
+
+
+def _hint(spec: ModelSpec, path: tuple[str, ...]) -> str:
+    node = spec.find(path)
+    if node is None:
+        return ""
+    flag = "--" + ".".join(p.replace("_", "-") for p in path)
+    return f"; set {node.env_name}, {flag} or '{'.'.join(path)}' in a config file"
+
+
+def problems_from(
+    error: ValidationError, spec: ModelSpec, provenance: dict[tuple[str, ...], Provenance]
+) -> list[Problem]:
+    """Translate pydantic errors into located, secret-free problems."""
+    problems: list[Problem] = []
+    secret_paths = {leaf.path for leaf in spec.leaves() if leaf.secret}
+    for item in error.errors(include_input=False, include_url=False, include_context=False):
+        loc = tuple(str(p) for p in item["loc"])
+        found: Provenance | None = None
+        prefix = loc
+        while prefix:
+            found = provenance.get(prefix)
+            if found is not None:
+                break
+            prefix = prefix[:-1]
+        key = ".".join(loc)
+        message = str(item["msg"])
+        if item["type"] == "missing" and found is None:
+            problems.append(Problem(key, "required, not set" + _hint(spec, loc)))
+            continue
+        if found is None:
+            problems.append(Problem(key, message))
+            continue
+        leaf = found.leaf
+        secret = (
+            leaf.secret_file
+            or any(loc[: len(p)] == p for p in secret_paths)
+            or (found.spec is not None and found.spec.secret)
+        )
+        value = None if secret else _shown(leaf.value)
+        problems.append(Problem(key, message, leaf.source, leaf.location, value))
+    return problems
+
+
+def _shown(value: Any) -> str | None:
+    """The raw input as text, for messages (redacted; long values shortened)."""
+    if isinstance(value, str):
+        text = value
+    elif hasattr(value, "text"):
+        text = value.text
+    else:
+        return None
+    text = redact(text)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def validate(
+    model: type[M],
+    data: dict[str, Any],
+    spec: ModelSpec,
+    provenance: dict[tuple[str, ...], Provenance],
+    extra_problems: list[Problem],
+) -> M:
+    """Validate ``data`` into ``model``; raise one ConfigError with every problem."""
+    problems = list(extra_problems)
+    result: M | None = None
+    try:
+        result = model.model_validate(data)
+    except ValidationError as exc:
+        problems.extend(problems_from(exc, spec, provenance))
+    if problems or result is None:
+        # Raised outside the except block so no pydantic error (with inputs) is chained.
+        raise ConfigError(problems)
+    return result
