@@ -31,7 +31,8 @@ def _cell(text: str) -> str:
 def _example(state: ClassState) -> FieldSpec | None:
     leaves = state.spec.leaves()
     nested = [leaf for leaf in leaves if len(leaf.path) > 1]
-    return (nested or leaves or [None])[0]
+    pool = nested or leaves
+    return pool[0] if pool else None
 
 
 def _howto(state: ClassState, layer: str) -> str:
@@ -59,7 +60,12 @@ def markdown_reference(cls: type[Any]) -> str:
     doc = (cls.__doc__ or "").strip()
     if doc:
         lines += [" ".join(doc.split()), ""]
-    lines += ["## Precedence", "", "Highest first; a higher layer overrides a lower one key by key.", ""]
+    lines += [
+        "## Precedence",
+        "",
+        "Highest first; a higher layer overrides a lower one key by key.",
+        "",
+    ]
     lines += ["| rank | layer | how to set it |", "| --- | --- | --- |"]
     lines.append("| 1 | `init` | keyword arguments in code (`" + title + "(key=...)`) |")
     for rank, layer in enumerate(state.precedence, start=2):
@@ -106,7 +112,11 @@ def _dotenv_default(leaf: FieldSpec) -> str:
     if leaf.kind == "bool":
         text = "true" if leaf.default else "false"
     if any(c in text for c in " #'\"$\\") or text == "":
-        text = "'" + text.replace("'", "") + "'" if "'" not in text else '"' + text.replace('"', '\\"') + '"'
+        text = (
+            "'" + text.replace("'", "") + "'"
+            if "'" not in text
+            else '"' + text.replace('"', '\\"') + '"'
+        )
     return text
 
 

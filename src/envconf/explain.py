@@ -93,7 +93,11 @@ def explain_table(settings: Settings) -> str:
             for o in item["overridden"]
         )
         value = item["value"]
-        text = value if isinstance(value, str) and value == MASK else json.dumps(value, ensure_ascii=False)
+        text = (
+            value
+            if isinstance(value, str) and value == MASK
+            else json.dumps(value, ensure_ascii=False)
+        )
         rows.append((item["key"], text, item["source"], item["location"], beaten or "-"))
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     lines.append("")

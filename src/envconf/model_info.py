@@ -168,7 +168,9 @@ def build_spec(
     ``default_instance`` supplies leaf defaults when a parent field's default is an
     instance of this model (``db: Database = Database(port=1)``).
     """
-    spec = ModelSpec(path=path, model=model, env_name=_env_name(prefix, delimiter, path, case_sensitive))
+    spec = ModelSpec(
+        path=path, model=model, env_name=_env_name(prefix, delimiter, path, case_sensitive)
+    )
     for name, info in model.model_fields.items():
         child_path = (*path, name)
         annotation = info.annotation

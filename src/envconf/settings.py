@@ -106,7 +106,10 @@ def class_state(cls: type[Settings]) -> ClassState:
     unknown = [name for name in precedence if name not in LAYERS]
     if unknown:
         raise ConfigError(
-            [Problem("precedence", f"unknown layer {n!r} (known: {', '.join(LAYERS)})") for n in unknown]
+            [
+                Problem("precedence", f"unknown layer {n!r} (known: {', '.join(LAYERS)})")
+                for n in unknown
+            ]
         )
     secrets_dir = config.get("secrets_dir", DEFAULT_SECRETS_DIR)
     state = ClassState(
@@ -187,7 +190,9 @@ def gather(
         elif layer == "file":
             configured = state.config_files if config_files is None else _as_tuple(config_files)
             candidates = choose_files(cli_files, environ, state.config_env, configured)
-            profiles = [p.strip() for p in environ.get(state.profile_env, "").split(",") if p.strip()]
+            profiles = [
+                p.strip() for p in environ.get(state.profile_env, "").split(",") if p.strip()
+            ]
             loaded, reports, found = files_layers(
                 with_profiles(candidates, profiles),
                 environ,
@@ -207,7 +212,9 @@ def gather(
     return data, provenance, problems, report
 
 
-def origins_for(spec: ModelSpec, provenance: dict[tuple[str, ...], Provenance]) -> dict[str, Origin]:
+def origins_for(
+    spec: ModelSpec, provenance: dict[tuple[str, ...], Provenance]
+) -> dict[str, Origin]:
     """The :class:`Origin` of every leaf key, defaults included."""
     origins: dict[str, Origin] = {}
     for leaf in spec.leaves():
@@ -233,7 +240,7 @@ class Settings(BaseSettings):
     layer (origin ``init``). Every problem is raised as one :class:`envconf.ConfigError`.
     """
 
-    model_config: ClassVar[SettingsConfigDict] = SettingsConfigDict(  # type: ignore[misc]
+    model_config: ClassVar[SettingsConfigDict] = SettingsConfigDict(
         extra="forbid",
         use_attribute_docstrings=True,
         validate_default=True,

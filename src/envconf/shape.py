@@ -65,8 +65,16 @@ def resolve_scalar(scalar: Scalar, kind: Kind) -> Any:
         if short == "str":
             return scalar.text
         value = core_schema(scalar.text)
-        expected = {"int": int, "float": (int, float), "bool": bool, "null": type(None)}.get(short)
-        if expected is not None and (not isinstance(value, expected) or (short == "int" and isinstance(value, bool))):
+        expected: dict[str, type | tuple[type, ...]] = {
+            "int": int,
+            "float": (int, float),
+            "bool": bool,
+            "null": type(None),
+        }
+        wanted = expected.get(short)
+        if wanted is not None and (
+            not isinstance(value, wanted) or (short == "int" and isinstance(value, bool))
+        ):
             raise ScalarError(f"not a valid !!{short}")
         return float(value) if short == "float" else value
     if not scalar.plain:
@@ -152,7 +160,9 @@ def _shape_model(
             leaf = _first_leaf(child)
             close = difflib.get_close_matches(name, list(spec.children), n=1, cutoff=0.6)
             hint = f" (did you mean {'.'.join((*spec.path, close[0]))}?)" if close else ""
-            problems.append(Problem(".".join(path), f"unknown key{hint}", leaf.source, leaf.location))
+            problems.append(
+                Problem(".".join(path), f"unknown key{hint}", leaf.source, leaf.location)
+            )
             continue
         if isinstance(target, ModelSpec):
             if isinstance(child, Winner):
@@ -170,7 +180,9 @@ def _shape_model(
         beaten = [w.leaf for w in winners[1:]] + [b for w in winners for b in w.beaten]
         provenance[path] = Provenance(top.leaf, tuple(beaten), target)
         value = _plain(child)
-        data[name] = _resolve(Leaf(value, top.leaf.source, top.leaf.location), target.annotation, path, problems)
+        data[name] = _resolve(
+            Leaf(value, top.leaf.source, top.leaf.location), target.annotation, path, problems
+        )
     return data
 
 

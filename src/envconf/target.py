@@ -38,7 +38,9 @@ def import_settings_class(spec: str) -> type[Any]:
     except UsageError:
         raise
     except Exception as exc:  # any error while importing user code is a usage error
-        raise UsageError(f"--settings {spec!r}: cannot import {target}: {type(exc).__name__}: {exc}") from None
+        raise UsageError(
+            f"--settings {spec!r}: cannot import {target}: {type(exc).__name__}: {exc}"
+        ) from None
     cls = getattr(module, name, None)
     if cls is None:
         raise UsageError(f"--settings {spec!r}: {target} has no attribute {name}")

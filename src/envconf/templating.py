@@ -190,7 +190,11 @@ def render_jinja(
         ) from None
     except (ArithmeticError, TypeError, ValueError, LookupError, AttributeError) as exc:
         raise TemplateFailed(
-            [TemplateIssue(template, _jinja_line(exc, template), "", f"{type(exc).__name__}: {exc}")]
+            [
+                TemplateIssue(
+                    template, _jinja_line(exc, template), "", f"{type(exc).__name__}: {exc}"
+                )
+            ]
         ) from None
 
 

@@ -25,7 +25,7 @@ USAGE = """usage: envconf render [options] [-- COMMAND ARGS...]
 Render config templates from the environment, write them atomically, then exec COMMAND.
 
 options (each also from an ENVCONF_* variable; flags win):
-  -t, --template SRC[:DEST]  a template (repeatable)                  ENVCONF_TEMPLATE (comma-separated)
+  -t, --template SRC[:DEST]  a template (repeatable)                  ENVCONF_TEMPLATE (a,b)
   --template-dir DIR         render every template under DIR          ENVCONF_TEMPLATE_DIR
   --output-dir DIR           where rendered files go                  ENVCONF_OUTPUT_DIR
   --engine jinja|envsubst    override the engine chosen by suffix     ENVCONF_ENGINE
@@ -33,9 +33,9 @@ options (each also from an ENVCONF_* variable; flags win):
   --strict                   envsubst: undefined ${VAR} is an error   ENVCONF_STRICT
   --mode OCTAL               permissions of written files             ENVCONF_MODE
   --check                    render and report, write nothing         ENVCONF_CHECK
-  --settings MODULE:CLASS    load typed settings, available as `settings`  ENVCONF_SETTINGS
+  --settings MODULE:CLASS    typed settings, as `settings` in Jinja   ENVCONF_SETTINGS
   --user USER[:GROUP]        drop privileges before exec              ENVCONF_USER
-  --wait URL                 tcp://h:p, http(s)://..., file:///path (repeatable)  ENVCONF_WAIT
+  --wait URL                 tcp://h:p, http(s)://..., file:///path   ENVCONF_WAIT (repeatable)
   --timeout SECONDS          for all waits together (default 30)      ENVCONF_TIMEOUT
   -h, --help                 show this message
 
@@ -161,19 +161,25 @@ def _typed(raw: dict[str, Any], command: list[str]) -> RenderOptions:
         try:
             re.compile(options.filter)
         except re.error as exc:
-            raise UsageError(f"render: --filter {options.filter!r} is not a valid regex: {exc}") from None
+            raise UsageError(
+                f"render: --filter {options.filter!r} is not a valid regex: {exc}"
+            ) from None
     if raw.get("mode"):
         try:
             options.mode = int(str(raw["mode"]), 8)
         except ValueError:
-            raise UsageError(f"render: --mode {raw['mode']!r} is not an octal mode like 0640") from None
+            raise UsageError(
+                f"render: --mode {raw['mode']!r} is not an octal mode like 0640"
+            ) from None
         if not 0 <= options.mode <= 0o7777:
             raise UsageError(f"render: --mode {raw['mode']!r} is out of range")
     if raw.get("timeout"):
         try:
             options.timeout = float(raw["timeout"])
         except ValueError:
-            raise UsageError(f"render: --timeout {raw['timeout']!r} is not a number of seconds") from None
+            raise UsageError(
+                f"render: --timeout {raw['timeout']!r} is not a number of seconds"
+            ) from None
     if options.template_dir and not options.output_dir:
         raise UsageError("render: --template-dir needs --output-dir")
     return options
@@ -190,15 +196,15 @@ def _load_settings(spec: str, env: Mapping[str, str]) -> Any:
     return cls.load(env=env)
 
 
-def render_all(
-    options: RenderOptions, env: Mapping[str, str], settings: Any = None
-) -> list[Any]:
+def render_all(options: RenderOptions, env: Mapping[str, str], settings: Any = None) -> list[Any]:
     """Plan and render every template in memory; raise one RenderError listing every problem."""
     from envconf.render.plan import plan_jobs
     from envconf.render.writer import Output
     from envconf.templating import TemplateFailed, VariableResolver, render_envsubst, render_jinja
 
-    jobs = plan_jobs(options.template, options.template_dir, options.output_dir, options.engine, options.mode)
+    jobs = plan_jobs(
+        options.template, options.template_dir, options.output_dir, options.engine, options.mode
+    )
     resolver = VariableResolver(env)
     name_filter = re.compile(options.filter) if options.filter else None
     extra = {"settings": settings} if settings is not None else None
@@ -221,7 +227,9 @@ def render_all(
             if job.engine == "jinja":
                 rendered = render_jinja(text, label, resolver, extra)
             else:
-                rendered = render_envsubst(text, label, resolver, name_filter=name_filter, strict=options.strict)
+                rendered = render_envsubst(
+                    text, label, resolver, name_filter=name_filter, strict=options.strict
+                )
         except TemplateFailed as exc:
             problems.extend(str(issue) for issue in exc.issues)
             continue
@@ -276,7 +284,8 @@ def run(options: RenderOptions, env: dict[str, str]) -> int:
 def main(argv: Sequence[str]) -> int:
     """Entry point for ``envconf render``; returns an exit status unless it execs."""
     previous = {
-        sig: signal.signal(sig, _on_signal) for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+        sig: signal.signal(sig, _on_signal)
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
     }
     try:
         env = dict(os.environ)

@@ -71,7 +71,9 @@ def _key(spec: FieldSpec | ModelSpec) -> str:
     return ".".join(spec.path)
 
 
-def parse_argv(argv: list[str], spec: ModelSpec, table: dict[str, FieldSpec | ModelSpec], prog: str) -> CliResult:
+def parse_argv(
+    argv: list[str], spec: ModelSpec, table: dict[str, FieldSpec | ModelSpec], prog: str
+) -> CliResult:
     """Parse ``argv`` into the ``cli`` layer.
 
     Raises:
@@ -104,7 +106,9 @@ def parse_argv(argv: list[str], spec: ModelSpec, table: dict[str, FieldSpec | Mo
                 target, negated = candidate, True
         if target is None:
             choices = ["--" + n.replace("_", "-") for n in (*table, CONFIG_FLAG)]
-            close = difflib.get_close_matches("--" + name.replace("_", "-"), choices, n=1, cutoff=0.6)
+            close = difflib.get_close_matches(
+                "--" + name.replace("_", "-"), choices, n=1, cutoff=0.6
+            )
             hint = f" (did you mean {close[0]}?)" if close else ""
             raise ArgvError([Problem("", f"unknown option {arg.split('=')[0]}{hint}", "cli", arg)])
         flag = "--" + name
@@ -128,7 +132,9 @@ def parse_argv(argv: list[str], spec: ModelSpec, table: dict[str, FieldSpec | Mo
                 try:
                     decoded = json.loads(value)
                 except ValueError:
-                    raise ArgvError([Problem(target.key, "expected a JSON list", "cli", flag)]) from None
+                    raise ArgvError(
+                        [Problem(target.key, "expected a JSON list", "cli", flag)]
+                    ) from None
                 items.extend(decoded if isinstance(decoded, list) else [decoded])
             else:
                 items.append(value)
@@ -168,7 +174,9 @@ def render_help(spec: ModelSpec, prog: str) -> str:
             flag = f"{flag}/--no-{flag[2:]}"
         else:
             flag = f"{flag} {leaf.path[-1].upper()}"
-        detail = f"{type_label(leaf.annotation)}, default {format_default(leaf)}, env {leaf.env_name}"
+        detail = (
+            f"{type_label(leaf.annotation)}, default {format_default(leaf)}, env {leaf.env_name}"
+        )
         if is_sequence(leaf.annotation):
             detail += ", repeatable or JSON"
         lines.append(f"  {flag}")

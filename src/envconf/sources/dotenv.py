@@ -12,7 +12,9 @@ from envconf.sources.formats import parse_env_text
 from envconf.sources.variables import VarEntry
 
 
-def dotenv_entries(paths: Sequence[str], env: Mapping[str, str]) -> tuple[list[VarEntry], list[Problem]]:
+def dotenv_entries(
+    paths: Sequence[str], env: Mapping[str, str]
+) -> tuple[list[VarEntry], list[Problem]]:
     """Read every existing ``.env`` file, expanding ``${VAR}`` in unquoted and "quoted" values.
 
     References resolve against the environment first, then names defined earlier in the
@@ -36,10 +38,8 @@ def dotenv_entries(paths: Sequence[str], env: Mapping[str, str]) -> tuple[list[V
             location = f"{path}:{entry.line}"
             if entry.quote != "'" and "$" in value:
 
-                def lookup(name: str, _own: str = entry.name) -> str | None:
-                    if name in env:
-                        return env[name]
-                    return defined.get(name)
+                def lookup(name: str, defined: dict[str, str] = defined) -> str | None:
+                    return env[name] if name in env else defined.get(name)
 
                 try:
                     value = interpolate(value, lookup)
@@ -47,7 +47,10 @@ def dotenv_entries(paths: Sequence[str], env: Mapping[str, str]) -> tuple[list[V
                     for issue in exc.issues:
                         why = issue.message
                         if issue.variable in later and issue.variable not in defined:
-                            why = f"{issue.variable} is defined later in the file or refers to itself (cycle)"
+                            why = (
+                                f"{issue.variable} is defined later in the file "
+                                "or refers to itself (cycle)"
+                            )
                         problems.append(Problem(entry.name, why, "dotenv", location))
                     continue
             defined[entry.name] = value

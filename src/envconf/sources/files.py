@@ -98,17 +98,23 @@ def read_config_bytes(path: str) -> bytes:
     except FileNotFoundError:
         raise ConfigError([Problem("", "config file not found", "file", path)]) from None
     except OSError as exc:
-        raise ConfigError([Problem("", f"cannot open config file: {exc.strerror}", "file", path)]) from None
+        raise ConfigError(
+            [Problem("", f"cannot open config file: {exc.strerror}", "file", path)]
+        ) from None
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
             raise ConfigError([Problem("", "config file is not a regular file", "file", path)])
         if info.st_size > MAX_CONFIG_BYTES:
-            raise ConfigError([Problem("", f"config file larger than {MAX_CONFIG_BYTES} bytes", "file", path)])
+            raise ConfigError(
+                [Problem("", f"config file larger than {MAX_CONFIG_BYTES} bytes", "file", path)]
+            )
         with os.fdopen(os.dup(fd), "rb") as handle:
             return handle.read(MAX_CONFIG_BYTES + 1)
     except OSError as exc:
-        raise ConfigError([Problem("", f"cannot read config file: {exc.strerror}", "file", path)]) from None
+        raise ConfigError(
+            [Problem("", f"cannot read config file: {exc.strerror}", "file", path)]
+        ) from None
     finally:
         os.close(fd)
 
@@ -125,7 +131,16 @@ def load_file(
     fmt, template = file_format(path)
     if fmt is None:
         known = ", ".join(sorted(FORMATS))
-        raise ConfigError([Problem("", f"unknown config file format (use one of {known}, optionally + .j2)", "file", path)])
+        raise ConfigError(
+            [
+                Problem(
+                    "",
+                    f"unknown config file format (use one of {known}, optionally + .j2)",
+                    "file",
+                    path,
+                )
+            ]
+        )
     data = read_config_bytes(path)
     resolver = VariableResolver(env, index.file_suffix)
     if template:
@@ -138,14 +153,21 @@ def load_file(
             data = render_jinja(text, path, resolver).encode("utf-8")
         except TemplateFailed as exc:
             raise ConfigError(
-                [Problem(i.variable, i.message, "file", f"{i.template}:{i.line}") for i in exc.issues]
+                [
+                    Problem(i.variable, i.message, "file", f"{i.template}:{i.line}")
+                    for i in exc.issues
+                ]
             ) from None
     if fmt == "env":
         entries = [
-            VarEntry(e.name, e.value, f"{path}:{e.line}", interpolate=e.quote != "'" and not template)
+            VarEntry(
+                e.name, e.value, f"{path}:{e.line}", interpolate=e.quote != "'" and not template
+            )
             for e in parse_env_text(data, path)
         ]
-        tree, problems = variables_layer(entries, index, source="file", allow_unprefixed=True, strict_names=True)
+        tree, problems = variables_layer(
+            entries, index, source="file", allow_unprefixed=True, strict_names=True
+        )
         if problems:
             raise ConfigError(problems)
     else:
@@ -179,14 +201,20 @@ def interpolate_tree(
             file, _, line = node.location.rpartition(":")
             for issue in exc.issues:
                 text = _text_of(node.value)
-                where = f"{file}:{int(line) + line_of(text, issue.offset) - 1}" if line.isdigit() and text else node.location
+                where = (
+                    f"{file}:{int(line) + line_of(text, issue.offset) - 1}"
+                    if line.isdigit() and text
+                    else node.location
+                )
                 problems.append(Problem(".".join(here), issue.message, node.source, where))
             continue
         except SecretFileError as exc:
             problems.append(Problem(".".join(here), str(exc), node.source, node.location))
             continue
         if value is not node.value:
-            tree[key] = Leaf(value, node.source, node.location, interpolate=False, secret_file=node.secret_file)
+            tree[key] = Leaf(
+                value, node.source, node.location, interpolate=False, secret_file=node.secret_file
+            )
 
 
 def _text_of(value: Any) -> str:
@@ -202,10 +230,12 @@ def _expand(value: Any, resolver: VariableResolver, allow_unset: bool) -> Any:
             return value
         return interpolate(value.text, resolver.lookup, allow_unset=allow_unset)
     if isinstance(value, str):
-        return interpolate(value, resolver.lookup, allow_unset=allow_unset) if "$" in value else value
+        return (
+            interpolate(value, resolver.lookup, allow_unset=allow_unset) if "$" in value else value
+        )
     if isinstance(value, list):
         items = [_expand(v, resolver, allow_unset) for v in value]
-        return items if any(a is not b for a, b in zip(items, value)) else value
+        return items if any(a is not b for a, b in zip(items, value, strict=True)) else value
     if isinstance(value, dict):
         mapped = {k: _expand(v, resolver, allow_unset) for k, v in value.items()}
         return mapped if any(mapped[k] is not value[k] for k in value) else value
@@ -229,7 +259,11 @@ def files_layers(
             reports.append(FileReport(candidate.path, False))
             continue
         try:
-            trees.append(load_file(candidate.path, env, index, interpolation=interpolation, allow_unset=allow_unset))
+            trees.append(
+                load_file(
+                    candidate.path, env, index, interpolation=interpolation, allow_unset=allow_unset
+                )
+            )
             reports.append(FileReport(candidate.path, True))
         except ConfigError as exc:
             problems.extend(exc.problems)

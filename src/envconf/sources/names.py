@@ -39,7 +39,9 @@ class NameIndex:
         return None
 
 
-def build_index(spec: ModelSpec, *, prefix: str, file_suffix: str, case_sensitive: bool) -> NameIndex:
+def build_index(
+    spec: ModelSpec, *, prefix: str, file_suffix: str, case_sensitive: bool
+) -> NameIndex:
     """Index every leaf and nested model of ``spec`` by its environment variable name."""
     by_name: dict[str, FieldSpec | ModelSpec] = {}
     unprefixed: dict[str, FieldSpec | ModelSpec] = {}

@@ -180,7 +180,9 @@ def _place(tree: Tree, spec: FieldSpec | ModelSpec, slot: _Found, source: str) -
     return None
 
 
-def _place_json(tree: Tree, spec: ModelSpec, value: dict[str, Any], entry: VarEntry, source: str) -> None:
+def _place_json(
+    tree: Tree, spec: ModelSpec, value: dict[str, Any], entry: VarEntry, source: str
+) -> None:
     """Spread a JSON object given for a nested model into per-leaf entries."""
     for name, item in value.items():
         child = spec.children.get(name)
