@@ -247,6 +247,14 @@ def run(options: RenderOptions, env: dict[str, str]) -> int:
         sys.stderr.write(f"envconf: {message}\n")
         sys.stderr.flush()
 
+    if options.user:
+        # Resolve (and import) everything needed after the privilege drop now: the
+        # unprivileged user may not be able to read the interpreter's library dir.
+        from envconf.render.privileges import drop_privileges, resolve_user
+
+        resolve_user(options.user)
+    from envconf.render.process import check_exec_size, exec_command
+
     if options.wait:
         from envconf.render.wait import wait_for
 
@@ -268,13 +276,9 @@ def run(options: RenderOptions, env: dict[str, str]) -> int:
     if outputs:
         log(f"rendered {len(outputs)} file(s)")
     if options.user:
-        from envconf.render.privileges import drop_privileges
-
         drop_privileges(options.user, env)
     if not options.command:
         return 0
-    from envconf.render.process import check_exec_size, exec_command
-
     too_big = check_exec_size(options.command, env)
     if too_big:
         raise RenderError(too_big)
