@@ -9,18 +9,20 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from envconf.errors import ConfigError
+from envconf.errors import ConfigError, Problem, SecretOnCommandLineWarning
 from envconf.origin import Origin
 
 if TYPE_CHECKING:
     from envconf.datadir import DataDir
-    from envconf.explain import explain
+    from envconf.report import explain
     from envconf.settings import Settings, SettingsConfigDict
 
 __all__ = [
     "ConfigError",
     "DataDir",
     "Origin",
+    "Problem",
+    "SecretOnCommandLineWarning",
     "Settings",
     "SettingsConfigDict",
     "explain",
@@ -30,7 +32,7 @@ _LAZY = {
     "DataDir": "envconf.datadir",
     "Settings": "envconf.settings",
     "SettingsConfigDict": "envconf.settings",
-    "explain": "envconf.explain",
+    "explain": "envconf.report",
 }
 
 

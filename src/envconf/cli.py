@@ -72,7 +72,7 @@ def cmd_explain(argv: list[str]) -> int:
     parser.add_argument("--format", choices=("table", "json"), default="table")
     args = parser.parse_args(own)
     settings = _load(args.settings, app_args)
-    from envconf.explain import explain_data, explain_table
+    from envconf.report import explain_data, explain_table
 
     if args.format == "json":
         import json

@@ -1,4 +1,8 @@
-"""Where every value came from: :func:`explain` and the ``envconf explain`` report."""
+"""Where every value came from: :func:`explain` and the ``envconf explain`` report.
+
+Not named ``explain.py``: importing a submodule ``envconf.explain`` would replace the
+public function ``envconf.explain`` with the module.
+"""
 
 from __future__ import annotations
 
