@@ -24,7 +24,7 @@ class Problem:
         where = self.location or self.source
         if self.value is not None and where:
             where = f"{where}={self.value!r}"
-        if self.source and self.location:
+        if self.source and self.location and self.location != self.source:
             where = f"{where} ({self.source})"
         parts = [p for p in (self.key, where) if p]
         return ": ".join([*parts, self.message])
@@ -55,7 +55,12 @@ class ConfigError(EnvconfError, ValueError):
         return "\n".join([head, *(f"  {p}" for p in self.problems)])
 
     def __repr__(self) -> str:
-        return f"ConfigError({len(self.problems)} problems)"
+        count = len(self.problems)
+        return f"ConfigError({count} problem{'s' if count != 1 else ''})"
+
+
+class SecretOnCommandLineWarning(UserWarning):
+    """A secret was passed as a command-line flag, where other processes can read it."""
 
 
 class UsageError(EnvconfError):

@@ -13,7 +13,7 @@ import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
-from envconf.errors import ConfigError, Problem
+from envconf.errors import ConfigError, Problem, SecretOnCommandLineWarning
 from envconf.model_info import FieldSpec, ModelSpec, format_default, is_sequence, type_label
 from envconf.sources.variables import set_leaf
 from envconf.tree import Leaf, Tree
@@ -26,10 +26,6 @@ class ArgvError(ConfigError):
     """The app's command line is malformed (unknown flag, missing value): a usage error."""
 
     exit_code = 2
-
-
-class SecretOnCommandLineWarning(UserWarning):
-    """A secret was passed as a flag, where other processes can read it."""
 
 
 @dataclass
@@ -58,12 +54,23 @@ def flag_table(spec: ModelSpec) -> dict[str, FieldSpec | ModelSpec]:
     return table
 
 
+_NOT_JSON = object()
+
+
+def _json(raw: str) -> Any:
+    """Decode JSON, or return ``_NOT_JSON`` (no exception keeps the raw text alive)."""
+    try:
+        return json.loads(raw)
+    except (ValueError, RecursionError):
+        return _NOT_JSON
+
+
 def _value_leaf(spec: FieldSpec | ModelSpec, raw: str, flag: str) -> Any:
     if isinstance(spec, ModelSpec) or (spec.kind == "complex" and not is_sequence(spec.annotation)):
-        try:
-            return json.loads(raw)
-        except ValueError:
-            raise ArgvError([Problem(_key(spec), "expected a JSON value", "cli", flag)]) from None
+        value = _json(raw)
+        if value is _NOT_JSON:
+            raise ArgvError([Problem(_key(spec), "expected a JSON value", "cli", flag)])
+        return value
     return raw
 
 
@@ -90,7 +97,8 @@ def parse_argv(
             sys.stdout.write(render_help(spec, prog))
             raise SystemExit(0)
         if not arg.startswith("--") or arg == "--":
-            raise ArgvError([Problem("", f"unexpected argument {arg!r}", "cli", arg)])
+            message = f"unexpected argument {arg!r} (options start with --)"
+            raise ArgvError([Problem("", message, "cli", f"argv[{i - 1}]")])
         name, eq, inline = arg[2:].partition("=")
         norm = _norm(name)
         if norm == CONFIG_FLAG:
@@ -102,7 +110,11 @@ def parse_argv(
         negated = False
         if target is None and norm.startswith("no_"):
             candidate = table.get(norm[3:])
-            if isinstance(candidate, FieldSpec) and candidate.kind == "bool" and not eq:
+            if isinstance(candidate, FieldSpec) and candidate.kind == "bool":
+                if eq:
+                    given = "--" + name
+                    problem = Problem(candidate.key, f"{given} takes no value", "cli", given)
+                    raise ArgvError([problem])
                 target, negated = candidate, True
         if target is None:
             choices = ["--" + n.replace("_", "-") for n in (*table, CONFIG_FLAG)]
@@ -110,7 +122,9 @@ def parse_argv(
                 "--" + name.replace("_", "-"), choices, n=1, cutoff=0.6
             )
             hint = f" (did you mean {close[0]}?)" if close else ""
-            raise ArgvError([Problem("", f"unknown option {arg.split('=')[0]}{hint}", "cli", arg)])
+            # Name the flag only: the text after "=" may be a secret.
+            given = "--" + name
+            raise ArgvError([Problem("", f"unknown option {given}{hint}", "cli", given)])
         flag = "--" + name
         if isinstance(target, FieldSpec) and target.kind == "bool" and not eq:
             value = "false" if negated else "true"
@@ -129,12 +143,9 @@ def parse_argv(
         if isinstance(target, FieldSpec) and is_sequence(target.annotation):
             items = lists.setdefault(target.path, [])
             if value.startswith("["):
-                try:
-                    decoded = json.loads(value)
-                except ValueError:
-                    raise ArgvError(
-                        [Problem(target.key, "expected a JSON list", "cli", flag)]
-                    ) from None
+                decoded = _json(value)
+                if decoded is _NOT_JSON:
+                    raise ArgvError([Problem(target.key, "expected a JSON list", "cli", flag)])
                 items.extend(decoded if isinstance(decoded, list) else [decoded])
             else:
                 items.append(value)
