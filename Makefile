@@ -31,8 +31,8 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests bench examples
-	$(BIN)/ruff format --check src tests bench examples
+	$(BIN)/ruff check src tests $(wildcard bench) examples
+	$(BIN)/ruff format --check src tests $(wildcard bench) examples
 
 fmt: $(STAMP)
 	$(BIN)/ruff check --fix src tests bench examples
