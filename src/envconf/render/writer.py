@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import errno
 import os
-import secrets
 import stat
 from collections.abc import Callable, Sequence
 from contextlib import suppress
@@ -229,7 +228,7 @@ def _write_one(out: Output, root: Path | None, warn: Callable[[str], None]) -> N
             if not is_inside(real, root):
                 raise _RefusedError(f"its directory now resolves to {real}, outside {root}")
         _refuse_symlink(dir_fd, dest.name)
-        tmp = f".{dest.name[:200]}.envconf-{secrets.token_hex(6)}.tmp"
+        tmp = f".{dest.name[:200]}.envconf-{os.urandom(6).hex()}.tmp"
         fd = os.open(tmp, _TMP_FLAGS, out.mode & 0o777, dir_fd=dir_fd)
         renamed = False
         try:
