@@ -108,7 +108,10 @@ def _dotenv_default(leaf: FieldSpec) -> str:
 
         from pydantic import TypeAdapter
 
-        text = json.dumps(TypeAdapter(Any).dump_python(leaf.default, mode="json"))
+        default = leaf.default
+        if isinstance(default, (set, frozenset)):
+            default = sorted(default, key=repr)  # stable across PYTHONHASHSEED
+        text = json.dumps(TypeAdapter(Any).dump_python(default, mode="json"))
     if leaf.kind == "bool":
         text = "true" if leaf.default else "false"
     if any(c in text for c in " #'\"$\\") or text == "":

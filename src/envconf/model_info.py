@@ -82,7 +82,7 @@ class ModelSpec:
         return node
 
 
-def _strip_optional(annotation: Any) -> Any:
+def strip_optional(annotation: Any) -> Any:
     """Return ``X`` for ``Optional[X]`` / ``X | None``; other annotations unchanged."""
     origin = typing.get_origin(annotation)
     if origin is Union or origin is types.UnionType:
@@ -90,13 +90,13 @@ def _strip_optional(annotation: Any) -> Any:
         if len(args) == 1:
             return args[0]
     if origin is typing.Annotated:
-        return _strip_optional(typing.get_args(annotation)[0])
+        return strip_optional(typing.get_args(annotation)[0])
     return annotation
 
 
 def model_class(annotation: Any) -> type[BaseModel] | None:
     """Return the model class when the annotation is a (possibly optional) model."""
-    inner = _strip_optional(annotation)
+    inner = strip_optional(annotation)
     if isinstance(inner, type) and issubclass(inner, BaseModel):
         return inner
     return None
@@ -104,7 +104,7 @@ def model_class(annotation: Any) -> type[BaseModel] | None:
 
 def is_secret(annotation: Any) -> bool:
     """Whether values of this type must never be shown (SecretStr and friends)."""
-    inner = _strip_optional(annotation)
+    inner = strip_optional(annotation)
     origin = typing.get_origin(inner) or inner
     if isinstance(origin, type):
         if issubclass(origin, (SecretStr, SecretBytes)):
@@ -115,7 +115,7 @@ def is_secret(annotation: Any) -> bool:
 
 def kind_of(annotation: Any) -> Kind:
     """Classify a type: how raw YAML scalars and env strings should be read for it."""
-    inner = _strip_optional(annotation)
+    inner = strip_optional(annotation)
     if inner is Any or inner is object:
         return "any"
     if is_secret(inner):
@@ -224,7 +224,7 @@ def type_label(annotation: Any) -> str:
 
 def is_sequence(annotation: Any) -> bool:
     """Whether the field holds a list-like value (repeatable CLI flag)."""
-    inner = _strip_optional(annotation)
+    inner = strip_optional(annotation)
     origin = typing.get_origin(inner) or inner
     return isinstance(origin, type) and issubclass(origin, (list, tuple, set, frozenset))
 
@@ -242,4 +242,7 @@ def format_default(spec: FieldSpec) -> str:
         return str(value)
     if isinstance(value, BaseModel):
         return value.model_dump_json()
+    if isinstance(value, (set, frozenset)):
+        # Sorted by text: a set's own order changes with PYTHONHASHSEED, docs must not.
+        return "{" + ", ".join(sorted(map(repr, value))) + "}" if value else "set()"
     return repr(value) if isinstance(value, str) else str(value)

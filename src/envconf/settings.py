@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, PrivateAttr, ValidationError
 from pydantic_settings import BaseSettings
 from pydantic_settings import SettingsConfigDict as _BaseConfigDict
+from typing_extensions import Self
 
 from envconf.errors import ConfigError, Problem
 from envconf.merge import merge_layers
@@ -86,6 +87,22 @@ def _as_tuple(value: Any) -> tuple[str, ...]:
     return tuple(os.fspath(v) for v in value)
 
 
+def _check_precedence(precedence: tuple[str, ...]) -> None:
+    """Raise ConfigError for unknown or repeated layer names."""
+    problems = []
+    for at, name in enumerate(precedence):
+        if name in ("init", "default"):
+            why = "is always first" if name == "init" else "is always last"
+            problems.append(Problem("precedence", f"layer {name!r} {why}; do not list it"))
+        elif name not in LAYERS:
+            known = ", ".join(LAYERS)
+            problems.append(Problem("precedence", f"unknown layer {name!r} (known: {known})"))
+        elif name in precedence[:at]:
+            problems.append(Problem("precedence", f"layer {name!r} is listed twice"))
+    if problems:
+        raise ConfigError(problems)
+
+
 def class_state(cls: type[Settings]) -> ClassState:
     """Return (and cache) the derived state of ``cls``.
 
@@ -103,14 +120,7 @@ def class_state(cls: type[Settings]) -> ClassState:
     file_suffix = str(config.get("file_suffix", "_FILE"))
     index = build_index(spec, prefix=prefix, file_suffix=file_suffix, case_sensitive=case_sensitive)
     precedence = tuple(config.get("precedence") or LAYERS)
-    unknown = [name for name in precedence if name not in LAYERS]
-    if unknown:
-        raise ConfigError(
-            [
-                Problem("precedence", f"unknown layer {n!r} (known: {', '.join(LAYERS)})")
-                for n in unknown
-            ]
-        )
+    _check_precedence(precedence)
     secrets_dir = config.get("secrets_dir", DEFAULT_SECRETS_DIR)
     state = ClassState(
         spec=spec,
@@ -233,6 +243,12 @@ def origins_for(
     return origins
 
 
+def _unreported(found: list[Problem], reported: list[Problem]) -> list[Problem]:
+    """Drop validation problems for keys a source already reported (one cause, one line)."""
+    keys = {p.key for p in reported if p.key}
+    return [p for p in found if not any(p.key == k or p.key.startswith(k + ".") for k in keys)]
+
+
 class Settings(BaseSettings):
     """Typed settings loaded from CLI flags, env vars, ``.env``, secrets and config files.
 
@@ -260,7 +276,7 @@ class Settings(BaseSettings):
         argv: Sequence[str] | None = None,
         env: Mapping[str, str] | None = None,
         config_files: Sequence[str] | None = None,
-    ) -> Any:
+    ) -> Self:
         """Load settings from every layer.
 
         Args:
@@ -291,7 +307,7 @@ class Settings(BaseSettings):
         try:
             BaseModel.__init__(self, **data)
         except ValidationError as exc:
-            problems.extend(problems_from(exc, state.spec, provenance))
+            problems.extend(_unreported(problems_from(exc, state.spec, provenance), problems))
             failed = True
         finally:
             _RAW_INIT.reset(token)

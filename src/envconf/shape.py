@@ -16,7 +16,7 @@ from typing import Any
 
 from envconf.errors import Problem
 from envconf.merge import Merged, Winner, iter_winners
-from envconf.model_info import FieldSpec, Kind, ModelSpec, kind_of
+from envconf.model_info import FieldSpec, Kind, ModelSpec, kind_of, strip_optional
 from envconf.tree import Leaf, Scalar
 
 _NULL = re.compile(r"(?:null|Null|NULL|~|)\Z")
@@ -46,8 +46,8 @@ def core_schema(text: str) -> Any:
             return int(text[2:], 8)
         if _INT16.match(text):
             return int(text[2:], 16)
-    except ValueError:
-        raise ScalarError("integer too large") from None
+    except ValueError:  # more digits than int() accepts (CVE-2020-10735 guard)
+        raise ScalarError("integer too large (too many digits)") from None
     if _FLOAT.match(text):
         return float(text)
     if _INF.match(text):
@@ -89,6 +89,9 @@ def resolve_value(value: Any, annotation: Any) -> Any:
     if isinstance(value, Scalar):
         return resolve_scalar(value, kind_of(annotation))
     if isinstance(value, list):
+        fixed = _tuple_types(annotation)
+        if fixed is not None and len(fixed) == len(value):
+            return [resolve_value(v, t) for v, t in zip(value, fixed, strict=True)]
         item = _item_type(annotation, 0)
         return [resolve_value(v, item) for v in value]
     if isinstance(value, dict):
@@ -97,10 +100,17 @@ def resolve_value(value: Any, annotation: Any) -> Any:
     return value
 
 
-def _item_type(annotation: Any, index: int) -> Any:
-    from envconf.model_info import _strip_optional
+def _tuple_types(annotation: Any) -> tuple[Any, ...] | None:
+    """The element types of a fixed-length ``tuple[int, str]``, else ``None``."""
+    inner = strip_optional(annotation)
+    args = typing.get_args(inner)
+    if typing.get_origin(inner) is tuple and args and Ellipsis not in args:
+        return args
+    return None
 
-    inner = _strip_optional(annotation)
+
+def _item_type(annotation: Any, index: int) -> Any:
+    inner = strip_optional(annotation)
     args = typing.get_args(inner)
     origin = typing.get_origin(inner)
     if origin in (list, set, frozenset) and args:
@@ -175,15 +185,31 @@ def _shape_model(
             provenance[path] = Provenance(child.leaf, tuple(child.beaten), target)
             data[name] = _resolve(child.leaf, target.annotation, path, problems)
             continue
+        # A mapping merged from several places: its entries are siblings, not rivals, so
+        # only what they overrode counts as overridden.
         winners = sorted(iter_winners(child), key=lambda w: ranks.get(w.leaf.source, len(ranks)))
         top = winners[0]
-        beaten = [w.leaf for w in winners[1:]] + [b for w in winners for b in w.beaten]
+        rivals = sorted(
+            (b for w in winners for b in w.beaten), key=lambda b: ranks.get(b.source, len(ranks))
+        )
+        beaten = _unique(rivals)
         provenance[path] = Provenance(top.leaf, tuple(beaten), target)
         value = _plain(child)
         data[name] = _resolve(
             Leaf(value, top.leaf.source, top.leaf.location), target.annotation, path, problems
         )
     return data
+
+
+def _unique(leaves: list[Leaf]) -> list[Leaf]:
+    """Leaves by precedence with repeated origins dropped, in first-seen order."""
+    seen: set[tuple[str, str]] = set()
+    out: list[Leaf] = []
+    for leaf in leaves:
+        if (leaf.source, leaf.location) not in seen:
+            seen.add((leaf.source, leaf.location))
+            out.append(leaf)
+    return out
 
 
 def _plain(node: Merged | Winner) -> Any:

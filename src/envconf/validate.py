@@ -1,4 +1,4 @@
-"""One ``model_validate`` call, and pydantic's errors mapped back to their origins.
+"""pydantic's validation errors mapped back to the origins of the values that failed.
 
 pydantic puts the offending input into its messages; envconf builds its own messages
 from the error type and text only, and shows the raw input only when the key is not a
@@ -8,17 +8,17 @@ secret and the value did not come from a secret file.
 from __future__ import annotations
 
 import re
-from typing import Any, TypeVar
+from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
-from envconf.errors import ConfigError, Problem
+from envconf.errors import Problem
 from envconf.model_info import ModelSpec
 from envconf.shape import Provenance
 
-M = TypeVar("M", bound=BaseModel)
-
-_URL_PASSWORD = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^:/@\s]*:)[^@/\s]*@")
+# Up to the last "@" of the word: a password may itself hold "@" or "/" (over-redacting
+# the rest of a URL is the safe way to be wrong).
+_URL_PASSWORD = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^:/@\s]*:)\S*@")
 
 
 def redact(text: str) -> str:
@@ -78,23 +78,3 @@ def _shown(value: Any) -> str | None:
         return None
     text = redact(text)
     return text if len(text) <= 80 else text[:77] + "..."
-
-
-def validate(
-    model: type[M],
-    data: dict[str, Any],
-    spec: ModelSpec,
-    provenance: dict[tuple[str, ...], Provenance],
-    extra_problems: list[Problem],
-) -> M:
-    """Validate ``data`` into ``model``; raise one ConfigError with every problem."""
-    problems = list(extra_problems)
-    result: M | None = None
-    try:
-        result = model.model_validate(data)
-    except ValidationError as exc:
-        problems.extend(problems_from(exc, spec, provenance))
-    if problems or result is None:
-        # Raised outside the except block so no pydantic error (with inputs) is chained.
-        raise ConfigError(problems)
-    return result

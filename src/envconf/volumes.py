@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import typing
 from pathlib import Path
 from typing import Any
 
@@ -53,13 +54,22 @@ def on_volume(path: str | os.PathLike[str], mountinfo: str = MOUNTINFO) -> bool:
     return False
 
 
+def _marked(annotation: Any) -> bool:
+    """Whether ``DataDir`` appears in an annotation (also inside ``DataDir | None``)."""
+    if DATA_DIR_MARKER in getattr(annotation, "__metadata__", ()):
+        return True
+    return any(_marked(arg) for arg in typing.get_args(annotation))
+
+
 def _data_dirs(model: BaseModel, prefix: str = "") -> list[tuple[str, Any]]:
     found: list[tuple[str, Any]] = []
     for name, info in type(model).model_fields.items():
         value = getattr(model, name, None)
         key = f"{prefix}{name}"
-        if DATA_DIR_MARKER in info.metadata and value is not None:
-            found.append((key, value))
+        marked = DATA_DIR_MARKER in info.metadata or _marked(info.annotation)
+        if marked:
+            items = value if isinstance(value, (list, tuple, set, frozenset)) else [value]
+            found.extend((key, item) for item in items if isinstance(item, (str, os.PathLike)))
         elif isinstance(value, BaseModel):
             found.extend(_data_dirs(value, key + "."))
     return found

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from envconf.errors import ConfigError, Problem
@@ -173,18 +173,29 @@ def load_file(
     else:
         tree = parse_structured(data, path, fmt)  # type: ignore[arg-type]
     if interpolation and not template:
-        problems = []
-        interpolate_tree(tree, resolver, allow_unset, problems, ())
-        if problems:
+        found: list[Located] = []
+        interpolate_tree(tree, resolver, allow_unset, found, ())
+        if found:
+            lines = data.decode("utf-8-sig", errors="replace").splitlines()
+            problems = [_relocate(f, lines) for f in found]
             raise ConfigError(problems)
     return tree
+
+
+@dataclass(frozen=True)
+class Located:
+    """An interpolation problem, located at its key's line until the file is consulted."""
+
+    problem: Problem
+    variable: str = ""
+    lines_below_key: int = 0
 
 
 def interpolate_tree(
     tree: Tree,
     resolver: VariableResolver,
     allow_unset: bool,
-    problems: list[Problem],
+    problems: list[Located],
     path: tuple[str, ...],
 ) -> None:
     """Expand ``${VAR}`` in every string leaf of ``tree`` in place (one pass, no re-expansion)."""
@@ -198,23 +209,39 @@ def interpolate_tree(
         try:
             value = _expand(node.value, resolver, allow_unset)
         except InterpolationError as exc:
-            file, _, line = node.location.rpartition(":")
+            text = _text_of(node.value)
             for issue in exc.issues:
-                text = _text_of(node.value)
-                where = (
-                    f"{file}:{int(line) + line_of(text, issue.offset) - 1}"
-                    if line.isdigit() and text
-                    else node.location
-                )
-                problems.append(Problem(".".join(here), issue.message, node.source, where))
+                problem = Problem(".".join(here), issue.message, node.source, node.location)
+                below = line_of(text, issue.offset) - 1 if text else 0
+                problems.append(Located(problem, issue.variable, below))
             continue
         except SecretFileError as exc:
-            problems.append(Problem(".".join(here), str(exc), node.source, node.location))
+            problem = Problem(".".join(here), str(exc), node.source, node.location)
+            problems.append(Located(problem))
             continue
         if value is not node.value:
             tree[key] = Leaf(
                 value, node.source, node.location, interpolate=False, secret_file=node.secret_file
             )
+
+
+def _relocate(found: Located, lines: list[str]) -> Problem:
+    """Point an interpolation problem at the line of its reference, not of its key.
+
+    A value's text may start below its key (YAML block scalars, TOML multi-line strings)
+    or hold escaped newlines (JSON), so the estimate is checked against the file: the
+    first line from the estimate on that mentions the variable, else the key's line.
+    """
+    problem = found.problem
+    file, _, key_line = problem.location.rpartition(":")
+    if not found.variable or not key_line.isdigit():
+        return problem
+    refs = ("$" + found.variable, "${" + found.variable)
+    first = int(key_line)
+    for line in range(first + found.lines_below_key, len(lines) + 1):
+        if any(ref in lines[line - 1] for ref in refs):
+            return replace(problem, location=f"{file}:{line}")
+    return problem
 
 
 def _text_of(value: Any) -> str:

@@ -68,8 +68,6 @@ def secrets_layer(secrets_dir: str | None, index: NameIndex) -> tuple[Tree, list
             )
             continue
         claimed[spec.path] = location
-        if os.path.isdir(real):
-            continue
         try:
             text = read_secret_file(str(path))
         except SecretFileError as exc:
