@@ -116,6 +116,36 @@ def reset_signals() -> None:
         with contextlib.suppress(OSError):  # a number the kernel refuses to change
             signal.signal(signum, signal.SIG_DFL)
     signal.pthread_sigmask(signal.SIG_SETMASK, set())
+    _reset_reserved_signals()
+
+
+#: rt_sigaction syscall numbers; both ABIs take a 32-byte kernel ``struct sigaction``.
+_SYS_RT_SIGACTION = {"x86_64": 13, "aarch64": 134}
+
+
+def _reset_reserved_signals() -> None:
+    """Reset signals 32 and 33 when a parent left them ignored.
+
+    glibc reserves them for itself and its ``sigaction`` refuses to change them, yet an
+    inherited "ignore" survives ``execve`` like any other; the raw syscall can reset it.
+    ctypes is imported only in that rare case.
+    """
+    try:
+        with open("/proc/self/status", "rb") as status:
+            line = next((raw for raw in status if raw.startswith(b"SigIgn:")), b"SigIgn: 0")
+    except OSError:
+        return
+    ignored = int(line.split()[1], 16)
+    reserved = [sig for sig in (32, 33) if ignored & (1 << (sig - 1))]
+    number = _SYS_RT_SIGACTION.get(os.uname().machine)
+    if not reserved or number is None:
+        return
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    default = ctypes.create_string_buffer(32)  # SIG_DFL, no flags, no restorer, empty mask
+    for sig in reserved:
+        libc.syscall(number, sig, default, None, 8)
 
 
 def exec_command(argv: Sequence[str], env: Mapping[str, str]) -> NoReturn:
