@@ -168,7 +168,7 @@ def _place(tree: Tree, spec: FieldSpec | ModelSpec, slot: _Found, source: str) -
         _place_json(tree, spec, value, entry, source)
         return None
     value = entry.value
-    if spec.kind == "complex" and not secret_file:
+    if spec.kind == "complex":  # a file's content is read like the variable's value
         value, problem = _json_value(entry, spec)
         if problem is not None:
             return problem
