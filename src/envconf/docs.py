@@ -43,7 +43,7 @@ def _howto(state: ClassState, layer: str) -> str:
         "env": sample.env_name if sample else "KEY",
         "suffix": state.index.file_suffix,
         "env_files": ", ".join(f"`{f}`" for f in state.env_files) or "not configured",
-        "secrets_dir": state.secrets_dir or "(no secrets dir)",
+        "secrets_dir": "`, `".join(state.secrets_dirs) or "(no secrets dir)",
         "secret_name": (sample.env_name[len(state.index.prefix) :].lower() if sample else "key"),
         "config_env": state.config_env,
         "config_files": files,

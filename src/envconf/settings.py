@@ -59,7 +59,7 @@ class ClassState:
     profile_env: str
     config_files: tuple[str, ...]
     env_files: tuple[str, ...]
-    secrets_dir: str | None
+    secrets_dirs: tuple[str, ...]
     interpolate: bool
     allow_unset: bool
     extra: str
@@ -85,6 +85,15 @@ def _as_tuple(value: Any) -> tuple[str, ...]:
     if isinstance(value, (str, os.PathLike)):
         return (os.fspath(value),)
     return tuple(os.fspath(v) for v in value)
+
+
+def _prog_name() -> str:
+    """The program's name for help: the script, or the package run with ``python -m``."""
+    path = sys.argv[0] if sys.argv and sys.argv[0] else "app"
+    name = os.path.basename(path)
+    if name == "__main__.py":
+        name = os.path.basename(os.path.dirname(os.path.abspath(path))) or name
+    return name
 
 
 def _check_precedence(precedence: tuple[str, ...]) -> None:
@@ -121,7 +130,6 @@ def class_state(cls: type[Settings]) -> ClassState:
     index = build_index(spec, prefix=prefix, file_suffix=file_suffix, case_sensitive=case_sensitive)
     precedence = tuple(config.get("precedence") or LAYERS)
     _check_precedence(precedence)
-    secrets_dir = config.get("secrets_dir", DEFAULT_SECRETS_DIR)
     state = ClassState(
         spec=spec,
         index=index,
@@ -131,11 +139,11 @@ def class_state(cls: type[Settings]) -> ClassState:
         profile_env=str(config.get("profile_env") or f"{prefix}PROFILE"),
         config_files=_as_tuple(config.get("config_files")),
         env_files=_as_tuple(config.get("env_file")),
-        secrets_dir=os.fspath(secrets_dir) if secrets_dir else None,
+        secrets_dirs=_as_tuple(config.get("secrets_dir", DEFAULT_SECRETS_DIR)),
         interpolate=bool(config.get("interpolate", True)),
         allow_unset=bool(config.get("allow_unset", False)),
         extra=str(config.get("extra") or "forbid"),
-        prog=str(config.get("cli_prog_name") or os.path.basename(sys.argv[0] or "app")),
+        prog=str(config.get("cli_prog_name") or _prog_name()),
     )
     _STATES[cls] = state
     return state
@@ -194,9 +202,12 @@ def gather(
             trees[layer] = [tree]
             problems.extend(found)
         elif layer == "secret":
-            tree, found = secrets_layer(state.secrets_dir, state.index)
-            trees[layer] = [tree]
-            problems.extend(found)
+            # Like pydantic-settings: of several secrets dirs, a later one wins.
+            trees[layer] = []
+            for secrets_dir in reversed(state.secrets_dirs):
+                tree, found = secrets_layer(secrets_dir, state.index)
+                trees[layer].append(tree)
+                problems.extend(found)
         elif layer == "file":
             configured = state.config_files if config_files is None else _as_tuple(config_files)
             candidates = choose_files(cli_files, environ, state.config_env, configured)
@@ -260,6 +271,9 @@ class Settings(BaseSettings):
         extra="forbid",
         use_attribute_docstrings=True,
         validate_default=True,
+        # Set here, not defaulted in class_state: pydantic-settings' own default (None)
+        # would hide it, and an explicit ``secrets_dir=None`` must still turn it off.
+        secrets_dir=DEFAULT_SECRETS_DIR,
     )
 
     _envconf_report: LoadReport | None = PrivateAttr(default=None)

@@ -26,6 +26,8 @@ def _file_names(index: NameIndex) -> dict[str, FieldSpec]:
 def secrets_layer(secrets_dir: str | None, index: NameIndex) -> tuple[Tree, list[Problem]]:
     """Read every file in ``secrets_dir`` that names a key; skip the dir when absent.
 
+    Files that name no key are left alone (the dir is shared with other programs).
+
     Entries starting with ``..`` are Kubernetes' swap links, not keys. A link whose
     target leaves the directory, or two files naming one key, is a problem.
     """
@@ -36,8 +38,10 @@ def secrets_layer(secrets_dir: str | None, index: NameIndex) -> tuple[Tree, list
     root = Path(secrets_dir)
     try:
         entries = sorted(os.listdir(root))
-    except (FileNotFoundError, NotADirectoryError):
+    except FileNotFoundError:
         return tree, problems
+    except NotADirectoryError:
+        return tree, [Problem("", "secrets dir is not a directory", "secret", str(root))]
     except OSError as exc:
         return tree, [Problem("", f"cannot list secrets dir: {exc.strerror}", "secret", str(root))]
     names = _file_names(index)
