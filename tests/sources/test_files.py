@@ -1,0 +1,222 @@
+"""The ``file`` layer: which files, profiles, reading, templates and interpolation."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+import envconf
+from envconf.settings import class_state
+from envconf.sources.files import (
+    FileCandidate,
+    FileReport,
+    choose_files,
+    file_format,
+    files_layers,
+    load_file,
+    profile_path,
+    read_config_bytes,
+    with_profiles,
+)
+from envconf.sources.names import NameIndex
+from envconf.tree import Leaf, Scalar
+
+
+class Files(envconf.Settings):
+    model_config = envconf.SettingsConfigDict(
+        env_prefix="APP_", env_nested_delimiter="__", secrets_dir=None
+    )
+
+    name: str = ""
+    port: int = 0
+
+
+@pytest.fixture
+def index() -> NameIndex:
+    return class_state(Files).index
+
+
+# --- choose_files --------------------------------------------------------------------------
+
+
+def test_cli_files_win_and_are_explicit() -> None:
+    chosen = choose_files(["a.yaml", "b.yaml"], {"APP_CONFIG": "c.yaml"}, "APP_CONFIG", ["d"])
+    assert chosen == [FileCandidate("a.yaml", True), FileCandidate("b.yaml", True)]
+
+
+def test_config_env_is_split_on_commas_and_explicit() -> None:
+    chosen = choose_files([], {"APP_CONFIG": " c.yaml , ,d.toml"}, "APP_CONFIG", ["x"])
+    assert chosen == [FileCandidate("c.yaml", True), FileCandidate("d.toml", True)]
+
+
+def test_configured_files_are_defaults_not_explicit() -> None:
+    chosen = choose_files([], {"APP_CONFIG": "  "}, "APP_CONFIG", ["x.yaml"])
+    assert chosen == [FileCandidate("x.yaml", False)]
+
+
+# --- profiles ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        ("config/app.yaml", "config/app.production.yaml"),
+        ("app.toml", "app.production.toml"),
+        ("config/app.yaml.j2", "config/app.production.yaml.j2"),
+        ("dir.d/settings", "dir.d/settings.production"),
+        ("app.env", "app.production.env"),
+    ],
+)
+def test_profile_path(path: str, expected: str) -> None:
+    assert profile_path(path, "production") == expected
+
+
+def test_profile_files_follow_their_base_only_when_present(tmp_path: Path) -> None:
+    base = str(tmp_path / "app.yaml")
+    (tmp_path / "app.eu.yaml").write_text("")
+    chosen = with_profiles([FileCandidate(base, True)], ["production", "eu"])
+    assert chosen == [
+        FileCandidate(base, True),
+        FileCandidate(str(tmp_path / "app.eu.yaml"), False),
+    ]
+
+
+# --- formats and reading -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        ("a.yaml", ("yaml", False)),
+        ("a.YML", ("yaml", False)),
+        ("a.toml", ("toml", False)),
+        ("a.json", ("json", False)),
+        ("a.env", ("env", False)),
+        ("a.yaml.j2", ("yaml", True)),
+        ("a.ini", (None, False)),
+    ],
+)
+def test_file_format_by_suffix(path: str, expected: tuple[str | None, bool]) -> None:
+    assert file_format(path) == expected
+
+
+def test_read_config_bytes_refuses_a_fifo_without_hanging(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "fifo.yaml")
+    with pytest.raises(envconf.ConfigError, match="not a regular file"):
+        read_config_bytes(str(tmp_path / "fifo.yaml"))
+
+
+def test_read_config_bytes_refuses_a_directory(tmp_path: Path) -> None:
+    with pytest.raises(envconf.ConfigError, match="not a regular file"):
+        read_config_bytes(str(tmp_path))
+
+
+def test_read_config_bytes_names_a_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(envconf.ConfigError) as exc:
+        read_config_bytes(str(tmp_path / "nope.yaml"))
+    [problem] = exc.value.problems
+    assert (problem.location, problem.message) == (
+        str(tmp_path / "nope.yaml"),
+        "config file not found",
+    )
+
+
+def test_read_config_bytes_reads_a_regular_file(tmp_path: Path) -> None:
+    (tmp_path / "a.yaml").write_bytes(b"a: 1\n")
+    assert read_config_bytes(str(tmp_path / "a.yaml")) == b"a: 1\n"
+
+
+# --- load_file -----------------------------------------------------------------------------
+
+
+def test_yaml_leaves_stay_scalars_with_lines(tmp_path: Path, index: NameIndex) -> None:
+    path = tmp_path / "a.yaml"
+    path.write_text("name: 012\nport: 1\n")
+    tree = load_file(str(path), {}, index, interpolation=True, allow_unset=False)
+    assert tree["name"] == Leaf(Scalar("012"), "file", f"{path}:1", interpolate=True)
+
+
+def test_interpolated_leaves_become_text(tmp_path: Path, index: NameIndex) -> None:
+    path = tmp_path / "a.yaml"
+    path.write_text("name: ${N}\n")
+    tree = load_file(str(path), {"N": "012"}, index, interpolation=True, allow_unset=False)
+    assert tree["name"] == Leaf("012", "file", f"{path}:1")
+
+
+def test_interpolation_can_be_turned_off(tmp_path: Path, index: NameIndex) -> None:
+    path = tmp_path / "a.yaml"
+    path.write_text("name: ${N}\n")
+    tree = load_file(str(path), {}, index, interpolation=False, allow_unset=False)
+    assert tree["name"].value == Scalar("${N}")  # type: ignore[union-attr]
+
+
+def test_allow_unset_expands_to_empty(tmp_path: Path, index: NameIndex) -> None:
+    path = tmp_path / "a.yaml"
+    path.write_text("name: a${N}b\n")
+    tree = load_file(str(path), {}, index, interpolation=True, allow_unset=True)
+    assert tree["name"].value == "ab"  # type: ignore[union-attr]
+
+
+def test_interpolation_reads_var_file(tmp_path: Path, index: NameIndex) -> None:
+    (tmp_path / "secret").write_text("s3cret\n")
+    path = tmp_path / "a.yaml"
+    path.write_text("name: ${PW}\n")
+    env = {"PW_FILE": str(tmp_path / "secret")}
+    tree = load_file(str(path), env, index, interpolation=True, allow_unset=False)
+    assert tree["name"].value == "s3cret"  # type: ignore[union-attr]
+
+
+def test_explicitly_tagged_strings_are_interpolated(tmp_path: Path, index: NameIndex) -> None:
+    path = tmp_path / "a.yaml"
+    path.write_text("name: !!str ${N}\nport: !!int 5\n")
+    tree = load_file(str(path), {"N": "x"}, index, interpolation=True, allow_unset=False)
+    assert tree["name"].value == "x"  # type: ignore[union-attr]
+
+
+def test_a_template_is_rendered_then_parsed_not_interpolated(
+    tmp_path: Path, index: NameIndex
+) -> None:
+    path = tmp_path / "a.yaml.j2"
+    path.write_text("name: '{{ V }}'\n{% if P %}port: {{ P }}{% endif %}\n")
+    tree = load_file(
+        str(path), {"V": "${X}", "P": "7"}, index, interpolation=True, allow_unset=False
+    )
+    assert tree["name"].value == Scalar("${X}", plain=False)  # type: ignore[union-attr]
+    assert tree["port"].value == Scalar("7")  # type: ignore[union-attr]
+
+
+def test_a_template_reads_var_file_only_when_used(tmp_path: Path, index: NameIndex) -> None:
+    path = tmp_path / "a.yaml.j2"
+    path.write_text("name: x\n")
+    env = {"LOG_FILE": "/dev/zero"}
+    assert load_file(str(path), env, index, interpolation=True, allow_unset=False)
+
+
+def test_files_layers_reports_every_file(tmp_path: Path, index: NameIndex) -> None:
+    (tmp_path / "a.yaml").write_text("name: a\n")
+    (tmp_path / "bad.yaml").write_text("name: [\n")
+    candidates = [
+        FileCandidate(str(tmp_path / "a.yaml"), False),
+        FileCandidate(str(tmp_path / "missing.yaml"), False),
+        FileCandidate(str(tmp_path / "bad.yaml"), True),
+    ]
+    trees, reports, problems = files_layers(
+        candidates, {}, index, interpolation=True, allow_unset=False
+    )
+    assert len(trees) == 1
+    assert reports == [
+        FileReport(str(tmp_path / "a.yaml"), True),
+        FileReport(str(tmp_path / "missing.yaml"), False),
+        FileReport(str(tmp_path / "bad.yaml"), False),
+    ]
+    assert len(problems) == 1
+    assert problems[0].location.startswith(str(tmp_path / "bad.yaml") + ":")
+
+
+def test_later_files_win(tmp_path: Path) -> None:
+    (tmp_path / "a.yaml").write_text("name: a\nport: 1\n")
+    (tmp_path / "b.json").write_text('{"name": "b"}')
+    settings = Files.load(env={}, config_files=[str(tmp_path / "a.yaml"), str(tmp_path / "b.json")])
+    assert (settings.name, settings.port) == ("b", 1)
