@@ -1,0 +1,198 @@
+"""Fitting the merged tree to the model: YAML scalar typing and unknown keys."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pytest
+from pydantic import BaseModel, Field
+
+import envconf
+from envconf.merge import merge_layers
+from envconf.settings import class_state
+from envconf.shape import ScalarError, core_schema, resolve_scalar, resolve_value, shape
+from envconf.tree import Leaf, Scalar, Tree
+
+CORE_SCHEMA = [
+    # null
+    ("null", None),
+    ("Null", None),
+    ("NULL", None),
+    ("~", None),
+    ("", None),
+    # bool: three spellings each, nothing else
+    ("true", True),
+    ("True", True),
+    ("TRUE", True),
+    ("false", False),
+    ("False", False),
+    ("FALSE", False),
+    ("yes", "yes"),
+    ("no", "no"),
+    ("on", "on"),
+    ("off", "off"),
+    ("y", "y"),
+    ("tRUE", "tRUE"),
+    # int
+    ("0", 0),
+    ("012", 12),
+    ("-19", -19),
+    ("+7", 7),
+    ("0o17", 15),
+    ("0x1F", 31),
+    ("0b11", "0b11"),
+    ("1_000", "1_000"),
+    # float
+    ("1.10", 1.1),
+    ("-.5", -0.5),
+    ("1e3", 1000.0),
+    ("6.8523015e+5", 685230.15),
+    (".inf", math.inf),
+    ("-.Inf", -math.inf),
+    # no sexagesimal
+    ("1:20", "1:20"),
+    ("190:20:30", "190:20:30"),
+    # plain text
+    ("hello", "hello"),
+    ("2024-01-01", "2024-01-01"),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), CORE_SCHEMA)
+def test_yaml_1_2_core_schema(text: str, expected: Any) -> None:
+    value = core_schema(text)
+    assert value == expected
+    assert type(value) is type(expected)
+
+
+def test_nan() -> None:
+    assert math.isnan(core_schema(".nan"))
+    assert core_schema("nan") == "nan"
+
+
+def test_an_integer_with_too_many_digits_is_an_error() -> None:
+    with pytest.raises(ScalarError, match="too large"):
+        core_schema("9" * 5000)
+
+
+@pytest.mark.parametrize("text", ["NO", "on", "012", "1.10", "1:20", "true", "0x10"])
+def test_str_fields_get_the_text_as_written(text: str) -> None:
+    assert resolve_scalar(Scalar(text), "str") == text
+
+
+@pytest.mark.parametrize("text", ["~", "null", ""])
+def test_null_stays_null_in_str_fields(text: str) -> None:
+    assert resolve_scalar(Scalar(text), "str") is None
+
+
+def test_quoted_scalars_are_always_text() -> None:
+    assert resolve_scalar(Scalar("012", plain=False), "scalar") == "012"
+    assert resolve_scalar(Scalar("null", plain=False), "str") == "null"
+
+
+@pytest.mark.parametrize(
+    ("tag", "text", "expected"),
+    [
+        ("tag:yaml.org,2002:str", "012", "012"),
+        ("tag:yaml.org,2002:int", "012", 12),
+        ("tag:yaml.org,2002:float", "1", 1.0),
+        ("tag:yaml.org,2002:bool", "true", True),
+        ("tag:yaml.org,2002:null", "~", None),
+    ],
+)
+def test_explicit_tags_decide_over_the_field(tag: str, text: str, expected: Any) -> None:
+    value = resolve_scalar(Scalar(text, tag=tag), "str")
+    assert value == expected
+    assert type(value) is type(expected)
+
+
+@pytest.mark.parametrize(
+    ("tag", "text"),
+    [
+        ("tag:yaml.org,2002:int", "abc"),
+        ("tag:yaml.org,2002:int", "true"),
+        ("tag:yaml.org,2002:bool", "yes"),
+        ("tag:yaml.org,2002:float", "x"),
+        ("tag:yaml.org,2002:null", "0"),
+    ],
+)
+def test_a_value_not_matching_its_tag_is_an_error(tag: str, text: str) -> None:
+    with pytest.raises(ScalarError, match="not a valid !!"):
+        resolve_scalar(Scalar(text, tag=tag), "any")
+
+
+def test_containers_are_resolved_by_their_element_types() -> None:
+    raw = [Scalar("012"), Scalar("on")]
+    assert resolve_value(raw, list[str]) == ["012", "on"]
+    assert resolve_value(raw, list[Any]) == [12, "on"]
+    assert resolve_value({"a": Scalar("012")}, dict[str, int]) == {"a": 12}
+    assert resolve_value({"a": Scalar("012")}, dict[str, str] | None) == {"a": "012"}
+    assert resolve_value(raw, tuple[int, str]) == [12, "on"]
+    assert resolve_value(raw, tuple[str, ...]) == ["012", "on"]
+
+
+class Inner(BaseModel):
+    port: int = 0
+
+
+class Shaped(envconf.Settings):
+    model_config = envconf.SettingsConfigDict(env_nested_delimiter="__", secrets_dir=None)
+
+    name: str = ""
+    count: int = 0
+    anything: Any = None
+    labels: dict[str, Any] = Field(default_factory=dict)
+    inner: Inner = Inner()
+
+
+def run(tree: Tree, extra: str = "forbid") -> tuple[dict[str, Any], list[str], Any]:
+    spec = class_state(Shaped).spec
+    data, provenance, problems = shape(merge_layers([tree]), spec, extra, {"file": 0})
+    return data, [str(p) for p in problems], provenance
+
+
+def fleaf(text: str, line: int = 1) -> Leaf:
+    return Leaf(Scalar(text), "file", f"c.yaml:{line}")
+
+
+def test_shape_types_scalars_by_field_and_records_provenance() -> None:
+    data, problems, provenance = run(
+        {"name": fleaf("012"), "count": fleaf("012", 2), "inner": {"port": fleaf("7", 3)}}
+    )
+    assert problems == []
+    assert data == {"name": "012", "count": 12, "inner": {"port": 7}}
+    assert provenance[("inner", "port")].leaf.location == "c.yaml:3"
+
+
+def test_a_5000_digit_integer_is_a_located_error() -> None:
+    _, problems, _ = run({"count": fleaf("9" * 5000, 4)})
+    assert problems == ["count: c.yaml:4 (file): integer too large (too many digits)"]
+
+
+def test_unknown_keys_are_errors_with_suggestions() -> None:
+    _, problems, _ = run({"nme": fleaf("x"), "inner": {"prot": fleaf("1", 2)}, "zzz": fleaf("1")})
+    assert problems == [
+        "nme: c.yaml:1 (file): unknown key (did you mean name?)",
+        "inner.prot: c.yaml:2 (file): unknown key (did you mean inner.port?)",
+        "zzz: c.yaml:1 (file): unknown key",
+    ]
+
+
+def test_unknown_keys_are_kept_or_dropped_by_extra() -> None:
+    data, problems, _ = run({"zzz": fleaf("1")}, extra="allow")
+    assert (data, problems) == ({"zzz": Scalar("1")}, [])
+    data, problems, _ = run({"zzz": fleaf("1")}, extra="ignore")
+    assert (data, problems) == ({}, [])
+
+
+def test_a_scalar_given_for_a_model_is_passed_on_for_validation() -> None:
+    data, problems, provenance = run({"inner": fleaf("5")})
+    assert (data, problems) == ({"inner": 5}, [])
+    assert provenance[("inner",)].spec is None
+
+
+def test_a_dict_field_merged_from_entries_is_one_value() -> None:
+    data, _, provenance = run({"labels": {"a": fleaf("1"), "b": {"c": fleaf("x", 2)}}})
+    assert data == {"labels": {"a": 1, "b": {"c": "x"}}}
+    assert provenance[("labels",)].beaten == ()
