@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import SecretBytes, SecretStr, ValidationError
 
 from envconf.errors import Problem
 from envconf.model_info import ModelSpec
@@ -40,6 +40,7 @@ def problems_from(
     """Translate pydantic errors into located, secret-free problems."""
     problems: list[Problem] = []
     secret_paths = {leaf.path for leaf in spec.leaves() if leaf.secret}
+    secrets = _secret_texts(provenance, secret_paths)
     for item in error.errors(include_input=False, include_url=False, include_context=False):
         loc = tuple(str(p) for p in item["loc"])
         found: Provenance | None = None
@@ -50,7 +51,7 @@ def problems_from(
                 break
             prefix = prefix[:-1]
         key = ".".join(loc)
-        message = str(item["msg"])
+        message = _scrub(str(item["msg"]), secrets)
         if item["type"] == "missing" and found is None:
             problems.append(Problem(key, "required, not set" + _hint(spec, loc)))
             continue
@@ -66,6 +67,39 @@ def problems_from(
         value = None if secret else _shown(leaf.value)
         problems.append(Problem(key, message, leaf.source, leaf.location, value))
     return problems
+
+
+def _secret_texts(
+    provenance: dict[tuple[str, ...], Provenance], secret_paths: set[tuple[str, ...]]
+) -> list[str]:
+    """Every secret input text, longest first (a custom validator may echo its input)."""
+    texts: set[str] = set()
+    for path, found in provenance.items():
+        if found.leaf.secret_file or any(path[: len(p)] == p for p in secret_paths):
+            texts.update(_texts(found.leaf.value))
+    # Too short to scrub without mangling the message itself ("at least 1 character").
+    return sorted((t for t in texts if len(t) >= 4), key=len, reverse=True)
+
+
+def _texts(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, (SecretStr, SecretBytes)):
+        secret = value.get_secret_value()
+        return [secret if isinstance(secret, str) else secret.decode("utf-8", "replace")]
+    if hasattr(value, "text") and isinstance(value.text, str):
+        return [value.text]
+    if isinstance(value, dict):
+        value = list(value.values())
+    if isinstance(value, (list, tuple)):
+        return [text for item in value for text in _texts(item)]
+    return []
+
+
+def _scrub(message: str, secrets: list[str]) -> str:
+    for text in secrets:
+        message = message.replace(text, "**********")
+    return message
 
 
 def _shown(value: Any) -> str | None:
