@@ -96,6 +96,9 @@ def test_profile_files_follow_their_base_only_when_present(tmp_path: Path) -> No
         ("a.env", ("env", False)),
         ("a.yaml.j2", ("yaml", True)),
         ("a.ini", (None, False)),
+        ("dir/.env", ("env", False)),
+        (".env.production", ("env", False)),
+        (".env.j2", ("env", True)),
     ],
 )
 def test_file_format_by_suffix(path: str, expected: tuple[str | None, bool]) -> None:

@@ -88,6 +88,9 @@ def file_format(path: str) -> tuple[str | None, bool]:
     """Return (format, is_template) from the file name's suffixes."""
     name = path[: -len(TEMPLATE_SUFFIX)] if path.endswith(TEMPLATE_SUFFIX) else path
     suffix = os.path.splitext(name)[1].lower()
+    base = os.path.basename(name).lower()
+    if suffix not in FORMATS and (base == ".env" or base.startswith(".env.")):
+        return "env", name != path  # ".env" has no suffix; ".env.production" is its profile
     return FORMATS.get(suffix), name != path
 
 
