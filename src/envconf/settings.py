@@ -12,7 +12,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel, PrivateAttr, ValidationError
 from pydantic_settings import BaseSettings
@@ -31,6 +31,11 @@ from envconf.sources.secrets import secrets_layer
 from envconf.sources.variables import VarEntry, variables_layer
 from envconf.tree import Leaf, Tree
 from envconf.validate import problems_from
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from envconf.watching import SettingsChange, SettingsWatcher
 
 DEFAULT_SECRETS_DIR = "/run/secrets"
 
@@ -305,6 +310,40 @@ class Settings(BaseSettings):
         instance = cls.__new__(cls)
         instance._envconf_build({}, argv, env, config_files)
         return instance
+
+    @classmethod
+    def watch(
+        cls,
+        callback: Callable[[Self, SettingsChange[Self]], None],
+        *,
+        argv: Sequence[str] | None = None,
+        env: Mapping[str, str] | None = None,
+        config_files: Sequence[str] | None = None,
+        poll_interval: float = 1.0,
+        on_error: Callable[[ConfigError], None] | None = None,
+    ) -> SettingsWatcher[Self]:
+        """Load the settings now and reload them whenever their files change.
+
+        Returns a started :class:`envconf.watching.SettingsWatcher`: ``.current`` is the
+        latest valid object, ``callback(new, change)`` runs after each effective change,
+        ``on_error(ConfigError)`` when a change is invalid (the old object is kept); use it
+        as a context manager or call ``.stop()``.
+
+        Raises:
+            ConfigError: the initial configuration is invalid.
+        """
+        from envconf.watching import SettingsWatcher
+
+        watcher = SettingsWatcher(
+            cls,
+            callback,
+            argv=argv,
+            env=env,
+            config_files=config_files,
+            poll_interval=poll_interval,
+            on_error=on_error,
+        )
+        return watcher.start()
 
     def _envconf_build(
         self,
