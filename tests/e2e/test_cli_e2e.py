@@ -1,0 +1,232 @@
+"""End-to-end tests of ``envconf explain|check|docs|dotenv`` run as a real subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+BASE_ENV = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8"}
+SECRET = "canary-e2e-5d1f"
+
+SETTINGS = '''
+from pydantic import BaseModel, Field, SecretStr
+
+import envconf
+
+
+class Database(BaseModel):
+    host: str = "localhost"
+    port: int = 5432
+    password: SecretStr | None = None
+
+
+class App(envconf.Settings):
+    """The e2e app."""
+
+    model_config = envconf.SettingsConfigDict(
+        env_prefix="APP_",
+        env_nested_delimiter="__",
+        config_files=["config/app.yaml", "config/absent.yaml"],
+        secrets_dir="secrets",
+    )
+
+    debug: bool = False
+    workers: int = Field(default=1, description="Worker processes")
+    data: envconf.DataDir | None = None
+    db: Database = Database()
+
+
+NotSettings = dict
+'''
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    (tmp_path / "appsettings.py").write_text(textwrap.dedent(SETTINGS))
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "app.yaml").write_text("workers: 2\ndb:\n  host: db.internal\n")
+    (tmp_path / "secrets").mkdir()
+    (tmp_path / "secrets" / "db__password").write_text(SECRET + "\n")
+    return tmp_path
+
+
+def envconf(
+    project: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "envconf", *args],
+        env={**BASE_ENV, **(env or {})},
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+SETTINGS_FLAG = ("--settings", "appsettings:App")
+
+
+def test_explain_table(project: Path) -> None:
+    result = envconf(
+        project, "explain", *SETTINGS_FLAG, "--", "--workers", "4", env={"APP_DB__PORT": "6432"}
+    )
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == (
+        "precedence (highest first): init > cli > env > dotenv > secret > file > default"
+    )
+    assert "  config/app.yaml  (loaded)" in lines
+    assert "  config/absent.yaml  (not found, skipped)" in lines
+    rows = {line.split()[0]: line.split() for line in lines if line.startswith(("db.", "workers"))}
+    assert rows["workers"][1:4] == ["4", "cli", "--workers"]
+    assert rows["db.port"][1:4] == ["6432", "env", "APP_DB__PORT"]
+    assert rows["db.host"][1:4] == ['"db.internal"', "file", "config/app.yaml:3"]
+    assert rows["db.password"][1:4] == ["**********", "secret", "secrets/db__password"]
+    assert SECRET not in result.stdout + result.stderr
+
+
+def test_explain_json(project: Path) -> None:
+    result = envconf(project, "explain", *SETTINGS_FLAG, "--format", "json")
+    assert result.returncode == 0, result.stderr
+    doc = json.loads(result.stdout)
+    assert list(doc) == ["precedence", "files", "keys"]
+    assert doc["precedence"] == ["cli", "env", "dotenv", "secret", "file"]
+    assert doc["files"] == [
+        {"path": "config/app.yaml", "loaded": True},
+        {"path": "config/absent.yaml", "loaded": False},
+    ]
+    assert [k["key"] for k in doc["keys"]] == [
+        "debug",
+        "workers",
+        "data",
+        "db.host",
+        "db.port",
+        "db.password",
+    ]
+    workers = doc["keys"][1]
+    assert workers == {
+        "key": "workers",
+        "value": 2,
+        "source": "file",
+        "location": "config/app.yaml:1",
+        "overridden": [{"source": "default", "location": "default"}],
+    }
+    assert doc["keys"][5]["value"] == "**********"
+    assert SECRET not in result.stdout
+
+
+def test_explain_of_an_invalid_configuration_exits_1(project: Path) -> None:
+    result = envconf(project, "explain", *SETTINGS_FLAG, env={"APP_WORKERS": "x"})
+    assert (result.returncode, result.stdout) == (1, "")
+    assert "workers: APP_WORKERS='x' (env)" in result.stderr
+
+
+def test_check_ok_prints_a_one_line_summary(project: Path) -> None:
+    result = envconf(project, "check", *SETTINGS_FLAG)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("\n") == 1
+    assert result.stdout.startswith("ok: App is valid")
+
+
+def test_check_lists_every_problem_on_stderr_without_traceback(project: Path) -> None:
+    (project / "config" / "app.yaml").write_text("workers: many\nwrkers: 1\n")
+    result = envconf(
+        project, "check", *SETTINGS_FLAG, env={"APP_DB__PORT": "x", "APP_DEBUG": "perhaps"}
+    )
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert "Traceback" not in result.stderr
+    assert result.stderr.startswith("envconf: 4 configuration problems:\n")
+    for expected in (
+        "wrkers: config/app.yaml:2 (file): unknown key (did you mean workers?)",
+        "db.port: APP_DB__PORT='x' (env)",
+        "debug: APP_DEBUG='perhaps' (env)",
+        "workers: config/app.yaml:1='many' (file)",
+    ):
+        assert expected in result.stderr
+
+
+def test_app_args_after_the_separator_reach_the_loader(project: Path) -> None:
+    result = envconf(project, "check", *SETTINGS_FLAG, "--", "--db.port", "nope")
+    assert result.returncode == 1
+    assert "db.port: --db.port='nope' (cli)" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ("no_such_module:App", "cannot import no_such_module"),
+        ("appsettings:NotSettings", "NotSettings is not an envconf.Settings subclass"),
+        ("appsettings:Missing", "has no attribute Missing"),
+        ("appsettings", "expected MODULE:CLASS"),
+        ("missing.py:App", "no such file missing.py"),
+        ("appsettings.py:App", ""),
+    ],
+)
+def test_bad_settings_exits_2(project: Path, spec: str, message: str) -> None:
+    result = envconf(project, "check", "--settings", spec)
+    if not message:  # the path form works
+        assert result.returncode == 0, result.stderr
+        return
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_an_unknown_app_flag_after_the_separator_exits_2(project: Path) -> None:
+    result = envconf(project, "check", *SETTINGS_FLAG, "--", "--wrkers", "3")
+    assert result.returncode == 2
+    assert "unknown option --wrkers (did you mean --workers?)" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_missing_settings_option_exits_2(project: Path) -> None:
+    result = envconf(project, "check")
+    assert result.returncode == 2
+    assert "--settings" in result.stderr
+
+
+def test_docs_writes_a_markdown_reference(project: Path) -> None:
+    result = envconf(project, "docs", *SETTINGS_FLAG)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("# App configuration reference\n")
+    assert "| `workers` | `int` | `1` | `APP_WORKERS` | `--workers` | no | Worker processes |" in (
+        result.stdout
+    )
+    assert result.stderr == ""
+
+
+def test_dotenv_writes_an_example(project: Path) -> None:
+    result = envconf(project, "dotenv", *SETTINGS_FLAG)
+    assert result.returncode == 0, result.stderr
+    assert "# APP_WORKERS=1" in result.stdout.splitlines()
+    assert "# APP_DB__PASSWORD=" in result.stdout.splitlines()
+
+
+def not_on_a_volume(*candidates: Path) -> Path:
+    from envconf.volumes import on_volume
+
+    for candidate in candidates:
+        if candidate.is_dir() and os.access(candidate, os.W_OK) and not on_volume(candidate):
+            return candidate
+    pytest.skip("no writable directory off a mounted volume to test with")
+
+
+def test_check_strict_fails_for_a_data_dir_not_on_a_volume(project: Path) -> None:
+    data = not_on_a_volume(project)
+    env = {"APP_DATA": str(data)}
+    relaxed = envconf(project, "check", *SETTINGS_FLAG, env=env)
+    assert relaxed.returncode == 0, relaxed.stderr
+    assert "envconf: warning: data: data directory" in relaxed.stderr
+    assert relaxed.stdout.startswith("ok:")
+    strict = envconf(project, "check", "--strict", *SETTINGS_FLAG, env=env)
+    assert strict.returncode == 1
+    assert "envconf: error: data: data directory" in strict.stderr
+    assert strict.stdout == ""
