@@ -105,6 +105,15 @@ def test_a_model_takes_a_json_object_spread_into_leaves(index: NameIndex) -> Non
     assert tree == {"db": {"port": Leaf(1, "env", "APP_DB")}}
 
 
+@pytest.mark.parametrize("nested_first", [True, False])
+def test_a_nested_variable_beats_the_same_key_in_a_model_json(
+    nested_first: bool, index: NameIndex
+) -> None:
+    found = entries(APP_DB__PORT="2", APP_DB='{"port": 1}')
+    tree, _ = variables_layer(found if nested_first else found[::-1], index, source="env")
+    assert tree == {"db": {"port": Leaf("2", "env", "APP_DB__PORT")}}
+
+
 def test_a_model_given_a_json_non_object_is_a_problem(index: NameIndex) -> None:
     _, problems = variables_layer(entries(APP_DB="[1]"), index, source="env")
     assert [p.message for p in problems] == ["expected a JSON object"]

@@ -126,7 +126,9 @@ def variables_layer(
         else:
             slot.direct = entry
     tree: Tree = {}
-    for path, slot in found.items():
+    # Shorter paths first, so APP_DB__PORT beats "port" inside APP_DB='{...}' whatever the
+    # order of the environment (as in pydantic-settings: the nested variable wins).
+    for path, slot in sorted(found.items(), key=lambda item: len(item[0])):
         spec = specs[path]
         problem = _place(tree, spec, slot, source)
         if problem is not None:
