@@ -638,3 +638,25 @@ def test_field_constraints_are_checked(env: dict[str, str], workdir: Path) -> No
 
     with pytest.raises(envconf.ConfigError, match="workers: L_WORKERS='0' \\(env\\)"):
         Limited.load(env={"L_WORKERS": "0"})
+
+
+class Aliased(envconf.Settings):
+    model_config = envconf.SettingsConfigDict(env_prefix="AL_", secrets_dir=None)
+
+    port: int = Field(default=1, alias="listen_port")
+    host: str = Field(default="h", validation_alias="bind_host")
+
+
+def test_fields_with_an_alias_load_by_their_name(env: dict[str, str], workdir: Path) -> None:
+    env.update(AL_PORT="5", AL_HOST="x")
+    settings = Aliased.load(env=env)
+    assert (settings.port, settings.host) == (5, "x")
+    with pytest.raises(envconf.ConfigError) as exc:
+        Aliased.load(env={"AL_PORT": "nope"})
+    assert [(p.key, p.location) for p in exc.value.problems] == [("port", "AL_PORT")]
+
+
+def test_constructor_keywords_may_use_an_alias(workdir: Path) -> None:
+    settings = Aliased(listen_port=3, bind_host="z")
+    assert (settings.port, settings.host) == (3, "z")
+    assert origin(settings, "port").source == "init"

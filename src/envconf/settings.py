@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel, PrivateAttr, ValidationError
+from pydantic.version import VERSION as _PYDANTIC_VERSION
 from pydantic_settings import BaseSettings
 from pydantic_settings import SettingsConfigDict as _BaseConfigDict
 from typing_extensions import Self
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
     from envconf.watching import SettingsChange, SettingsWatcher
 
 DEFAULT_SECRETS_DIR = "/run/secrets"
+PYDANTIC_VERSION = tuple(int(part) for part in _PYDANTIC_VERSION.split(".")[:2])
 
 
 class SettingsConfigDict(_BaseConfigDict, total=False):
@@ -81,6 +83,8 @@ class LoadReport:
 
 
 _STATES: dict[type[Any], ClassState] = {}
+#: ``by_name`` validation needs pydantic 2.11; before it, aliased fields keep their alias.
+_BY_NAME = PYDANTIC_VERSION >= (2, 11)
 _RAW_INIT: ContextVar[bool] = ContextVar("envconf_raw_init", default=False)
 
 
@@ -154,10 +158,22 @@ def class_state(cls: type[Settings]) -> ClassState:
     return state
 
 
+def _aliases(model: type[BaseModel]) -> dict[str, str]:
+    """Field names by alias: keyword arguments may use either, as in pydantic."""
+    out: dict[str, str] = {}
+    for name, info in model.model_fields.items():
+        for alias in (info.alias, info.validation_alias):
+            if isinstance(alias, str):
+                out[alias] = name
+    return out
+
+
 def _init_layer(values: Mapping[str, Any], spec: ModelSpec) -> Tree:
     """Constructor keyword arguments as the ``init`` layer (nested dicts descend)."""
     tree: Tree = {}
-    for name, value in values.items():
+    aliases = _aliases(spec.model)
+    for given, value in values.items():
+        name = given if given in spec.children else aliases.get(given, given)
         child = spec.children.get(name)
         if isinstance(child, ModelSpec) and isinstance(value, BaseModel):
             value = {k: getattr(value, k) for k in type(value).model_fields}
@@ -358,7 +374,12 @@ class Settings(BaseSettings):
         failed = False
         token = _RAW_INIT.set(True)
         try:
-            BaseModel.__init__(self, **data)
+            # By field name: sources key values by name, also for fields with an alias.
+            validator = self.__pydantic_validator__
+            if _BY_NAME:
+                validator.validate_python(data, self_instance=self, by_name=True)
+            else:  # pragma: no cover - pydantic < 2.11
+                validator.validate_python(data, self_instance=self)
         except ValidationError as exc:
             problems.extend(_unreported(problems_from(exc, state.spec, provenance), problems))
             failed = True
