@@ -38,6 +38,8 @@ class Level(enum.IntEnum):
         (Optional[str], "str"),  # noqa: UP045 - the typing spelling must work too
         (str | None, "str"),
         (Annotated[str, "x"], "str"),
+        (Annotated[str, "x"] | None, "str"),
+        (Annotated[list[int], "x"] | None, "complex"),
         (SecretStr, "str"),
         (SecretStr | None, "str"),
         (Path, "str"),
@@ -68,6 +70,8 @@ def test_kind_of(annotation: Any, kind: str) -> None:
         (SecretBytes, True),
         (SecretStr | None, True),
         (Annotated[SecretStr, "x"], True),
+        (Optional[Annotated[SecretStr, Field(min_length=8)]], True),  # noqa: UP045
+        (Annotated[SecretStr, "x"] | None, True),
         (str, False),
         (list[SecretStr], False),
     ],
@@ -94,6 +98,7 @@ def test_type_label(annotation: Any, label: str) -> None:
 
 def test_is_sequence() -> None:
     assert is_sequence(list[int]) and is_sequence(tuple[int, ...]) and is_sequence(set[str] | None)
+    assert is_sequence(Annotated[list[int], "x"] | None)
     assert not is_sequence(str) and not is_sequence(dict[str, int])
 
 

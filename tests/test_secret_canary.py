@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import warnings
 from pathlib import Path
+from typing import Annotated
 
 import pytest
 from pydantic import BaseModel, Field, Secret, SecretStr
@@ -33,6 +34,7 @@ class Guarded(envconf.Settings):
 
     workers: int = 1
     token: SecretStr | None = Field(default=None, min_length=40)
+    short: Annotated[SecretStr, Field(min_length=40)] | None = None
     pin: Secret[int] | None = None
     plain_secret: SecretStr | None = None
     db: Database = Database()
@@ -97,12 +99,15 @@ def assert_hidden(texts: list[str]) -> None:
         assert CANARY not in text
 
 
+@pytest.mark.parametrize("field", ["token", "short"])
 @pytest.mark.parametrize("source", SOURCES)
-def test_a_secret_too_short_is_reported_without_its_value(source: str, workdir: Path) -> None:
-    env, argv = plant(source, "token", CANARY, workdir)
+def test_a_secret_too_short_is_reported_without_its_value(
+    source: str, field: str, workdir: Path
+) -> None:
+    env, argv = plant(source, field, CANARY, workdir)
     with pytest.raises(envconf.ConfigError) as exc:
-        load(source, env, argv, "token", CANARY)
-    assert [p.key for p in exc.value.problems] == ["token"]
+        load(source, env, argv, field, CANARY)
+    assert [p.key for p in exc.value.problems] == [field]
     assert_hidden(texts_of(exc.value))
 
 

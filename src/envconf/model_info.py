@@ -83,12 +83,12 @@ class ModelSpec:
 
 
 def strip_optional(annotation: Any) -> Any:
-    """Return ``X`` for ``Optional[X]`` / ``X | None``; other annotations unchanged."""
+    """Return ``X`` for ``Optional[X]`` / ``X | None`` / ``Annotated[X, ...]``, nested."""
     origin = typing.get_origin(annotation)
     if origin is Union or origin is types.UnionType:
         args = [a for a in typing.get_args(annotation) if a is not type(None)]
         if len(args) == 1:
-            return args[0]
+            return strip_optional(args[0])  # Optional[Annotated[SecretStr, ...]]
     if origin is typing.Annotated:
         return strip_optional(typing.get_args(annotation)[0])
     return annotation
