@@ -113,6 +113,13 @@ def is_secret(annotation: Any) -> bool:
     return False
 
 
+def holds_secret(annotation: Any) -> bool:
+    """Whether a secret type appears anywhere in ``annotation`` (``dict[str, SecretStr]``)."""
+    if is_secret(annotation):
+        return True
+    return any(holds_secret(arg) for arg in typing.get_args(strip_optional(annotation)))
+
+
 def kind_of(annotation: Any) -> Kind:
     """Classify a type: how raw YAML scalars and env strings should be read for it."""
     inner = strip_optional(annotation)

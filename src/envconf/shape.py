@@ -11,6 +11,7 @@ import difflib
 import math
 import re
 import typing
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -194,11 +195,23 @@ def _shape_model(
         )
         beaten = _unique(rivals)
         provenance[path] = Provenance(top.leaf, tuple(beaten), target)
+        # Each entry keeps its own origin, so an error in one names its line, not the first's.
+        for sub, winner in _entries(child, path):
+            provenance[sub] = Provenance(winner.leaf, tuple(winner.beaten), target)
         value = _plain(child)
         data[name] = _resolve(
             Leaf(value, top.leaf.source, top.leaf.location), target.annotation, path, problems
         )
     return data
+
+
+def _entries(node: Merged, path: tuple[str, ...]) -> Iterator[tuple[tuple[str, ...], Winner]]:
+    """Every winner inside a merged mapping, with its full path."""
+    for key, child in node.items():
+        if isinstance(child, Winner):
+            yield (*path, key), child
+        else:
+            yield from _entries(child, (*path, key))
 
 
 def _unique(leaves: list[Leaf]) -> list[Leaf]:

@@ -13,7 +13,7 @@ from typing import Any
 from pydantic import SecretBytes, SecretStr, ValidationError
 
 from envconf.errors import Problem
-from envconf.model_info import ModelSpec
+from envconf.model_info import ModelSpec, holds_secret
 from envconf.shape import Provenance
 
 # Up to the last "@" of the word: a password may itself hold "@" or "/" (over-redacting
@@ -39,7 +39,7 @@ def problems_from(
 ) -> list[Problem]:
     """Translate pydantic errors into located, secret-free problems."""
     problems: list[Problem] = []
-    secret_paths = {leaf.path for leaf in spec.leaves() if leaf.secret}
+    secret_paths = {leaf.path for leaf in spec.leaves() if holds_secret(leaf.annotation)}
     secrets = _secret_texts(provenance, secret_paths)
     for item in error.errors(include_input=False, include_url=False, include_context=False):
         loc = tuple(str(p) for p in item["loc"])
