@@ -660,3 +660,30 @@ def test_constructor_keywords_may_use_an_alias(workdir: Path) -> None:
     settings = Aliased(listen_port=3, bind_host="z")
     assert (settings.port, settings.host) == (3, "z")
     assert origin(settings, "port").source == "init"
+
+
+class Renamed(envconf.Settings):
+    model_config = envconf.SettingsConfigDict(
+        env_prefix="R_",
+        config_env="R_SETTINGS_FILES",
+        profile_env="DEPLOY_ENV",
+        file_suffix="_PATH",
+        interpolate=False,
+        secrets_dir=None,
+    )
+
+    name: str = ""
+    token: str = ""
+
+
+def test_config_env_profile_env_file_suffix_and_interpolate_are_configurable(
+    env: dict[str, str], workdir: Path
+) -> None:
+    write("c.yaml", "name: ${NOT_EXPANDED}\n")
+    write("c.staging.yaml", "token: from-profile\n")
+    env.update(R_SETTINGS_FILES="c.yaml", DEPLOY_ENV="staging", R_CONFIG="nope.yaml")
+    settings = Renamed.load(env=env)
+    assert (settings.name, settings.token) == ("${NOT_EXPANDED}", "from-profile")
+    write("tok", "t\n")
+    env.update(R_TOKEN_PATH="tok", R_TOKEN_FILE="/dev/zero")
+    assert Renamed.load(env=env).token == "t"
