@@ -123,27 +123,47 @@ def reset_signals() -> None:
 _SYS_RT_SIGACTION = {"x86_64": 13, "aarch64": 134}
 
 
+def _ignored_reserved_signals() -> list[int]:
+    """Which of the glibc-reserved signals 32 and 33 this process has ignored."""
+    try:
+        with open("/proc/self/status", "rb") as status:
+            line = next((raw for raw in status if raw.startswith(b"SigIgn:")), b"SigIgn: 0")
+    except OSError:
+        return []
+    ignored = int(line.split()[1], 16)
+    return [sig for sig in (32, 33) if ignored & (1 << (sig - 1))]
+
+
+def _load_libc() -> Any:
+    """Load libc through ctypes, only when a reserved signal needs resetting.
+
+    Done when this module is imported, i.e. before ``--user`` drops privileges: the
+    unprivileged user may not be able to read the interpreter's library directory.
+    """
+    if not _ignored_reserved_signals() or os.uname().machine not in _SYS_RT_SIGACTION:
+        return None
+    try:
+        import ctypes
+    except ImportError:
+        return None
+    return ctypes
+
+
+_CTYPES = _load_libc()
+
+
 def _reset_reserved_signals() -> None:
     """Reset signals 32 and 33 when a parent left them ignored.
 
     glibc reserves them for itself and its ``sigaction`` refuses to change them, yet an
     inherited "ignore" survives ``execve`` like any other; the raw syscall can reset it.
-    ctypes is imported only in that rare case.
     """
-    try:
-        with open("/proc/self/status", "rb") as status:
-            line = next((raw for raw in status if raw.startswith(b"SigIgn:")), b"SigIgn: 0")
-    except OSError:
-        return
-    ignored = int(line.split()[1], 16)
-    reserved = [sig for sig in (32, 33) if ignored & (1 << (sig - 1))]
+    reserved = _ignored_reserved_signals()
     number = _SYS_RT_SIGACTION.get(os.uname().machine)
-    if not reserved or number is None:
+    if not reserved or number is None or _CTYPES is None:
         return
-    import ctypes
-
-    libc = ctypes.CDLL(None, use_errno=True)
-    default = ctypes.create_string_buffer(32)  # SIG_DFL, no flags, no restorer, empty mask
+    libc = _CTYPES.CDLL(None, use_errno=True)
+    default = _CTYPES.create_string_buffer(32)  # SIG_DFL, no flags, no restorer, empty mask
     for sig in reserved:
         libc.syscall(number, sig, default, None, 8)
 
