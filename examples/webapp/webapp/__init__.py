@@ -1,0 +1,1 @@
+"""An example HTTP service configured with envconf (see README.md)."""
