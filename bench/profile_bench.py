@@ -1,0 +1,389 @@
+"""Profile evidence for docs/performance.md: where envconf's time goes, and what-ifs.
+
+Run with the peers venv's Python after ``settings_bench.py`` and ``process_bench.py`` have
+written their work files (``make bench`` does):
+
+- import cost by package (``python -X importtime``, median of several fresh processes);
+- app start by phase (import, class definition, first and second load), fresh processes,
+  with a what-if where pydantic's attribute-docstring extraction is switched off;
+- a cProfile of one in-process load (50 fields), as shares of the load;
+- what-ifs for the load (``kind_of`` cached, origins computed lazily), timed alternately;
+- ``envconf render``: in-process render vs writes (with and without fsync), and the Jinja2
+  engine's split on the 200 KB template (parse, name scan, compile, render).
+
+    python bench/profile_bench.py --work DIR --out profile.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import gc
+import json
+import os
+import pstats
+import re
+import statistics
+import subprocess
+import sys
+import time
+import timeit
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from common import log  # noqa: E402
+from workload import settings_workload, template_env  # noqa: E402
+
+PYTHON = sys.executable
+_IMPORT_LINE = re.compile(r"import time:\s+(\d+) \|\s+(\d+) \|( *)(\S+)")
+
+
+# --- imports ------------------------------------------------------------------------------
+
+
+def importtime(code: list[str], runs: int = 7, cwd: Path | None = None) -> dict[str, Any]:
+    """Self time by top-level package (ms), median over fresh processes."""
+    per_run: list[Counter[str]] = []
+    modules: list[Counter[str]] = []
+    env = {**os.environ, **template_env()}
+    for _ in range(runs + 1):  # the first run may still write .pyc files
+        done = subprocess.run(
+            [PYTHON, "-X", "importtime", *code], capture_output=True, text=True, env=env, cwd=cwd
+        )
+        packages: Counter[str] = Counter()
+        mods: Counter[str] = Counter()
+        for line in done.stderr.splitlines():
+            match = _IMPORT_LINE.match(line)
+            if match:
+                packages[match.group(4).split(".")[0]] += int(match.group(1))
+                mods[match.group(4)] += int(match.group(1))
+        per_run.append(packages)
+        modules.append(mods)
+    per_run, modules = per_run[1:], modules[1:]
+
+    def medians(runs_: list[Counter[str]]) -> dict[str, float]:
+        names = set().union(*runs_)
+        return {n: statistics.median(r.get(n, 0) for r in runs_) / 1000 for n in names}
+
+    packages = medians(per_run)
+    mods = medians(modules)
+    top = dict(sorted(packages.items(), key=lambda kv: -kv[1])[:14])
+    own = {k: v for k, v in mods.items() if k.startswith("envconf")}
+    return {
+        "total_ms": statistics.median(sum(r.values()) for r in per_run) / 1000,
+        "packages": top,
+        "envconf_modules": dict(sorted(own.items(), key=lambda kv: -kv[1])[:12]),
+        "envconf_total_ms": sum(own.values()),
+    }
+
+
+# --- app start phases ---------------------------------------------------------------------
+
+_PHASES = """
+import sys, time
+t0 = time.perf_counter()
+flavour, what_if = sys.argv[1], sys.argv[2]
+if what_if == "no-docstrings":
+    from pydantic._internal import _fields
+    _fields.extract_docstrings_from_cls = lambda cls, use_inspect=False: {{}}
+if flavour == "envconf":
+    import envconf.settings
+else:
+    import pydantic_settings
+t1 = time.perf_counter()
+mod = __import__(f"settings_{{flavour}}_50")
+t2 = time.perf_counter()
+argv = {argvs!r}[flavour]
+load = (lambda: mod.Settings.load(argv=argv)) if flavour == "envconf" else (
+    lambda: mod.Settings(_cli_parse_args=argv))
+load()
+t3 = time.perf_counter()
+load()
+t4 = time.perf_counter()
+print(t1 - t0, t2 - t1, t3 - t2, t4 - t3)
+"""
+
+
+def app_phases(work_root: Path, runs: int = 12) -> dict[str, Any]:
+    from settings_bench import set_environment
+
+    work = settings_workload(50)
+    root = work_root / "app-50"
+    set_environment(work)
+    argvs = {"envconf": work.argv_envconf(), "pydantic": work.argv_pydantic()}
+    script = root / "phases.py"
+    script.write_text(_PHASES.format(argvs=argvs))
+    variants = {
+        "envconf": ("envconf", "-"),
+        "envconf, what-if: no attribute-docstring extraction": ("envconf", "no-docstrings"),
+        "pydantic-settings": ("pydantic", "-"),
+    }
+    samples: dict[str, list[list[float]]] = {name: [] for name in variants}
+    for _ in range(runs + 1):
+        for name, (flavour, what_if) in variants.items():
+            done = subprocess.run(
+                [PYTHON, str(script), flavour, what_if],
+                capture_output=True,
+                text=True,
+                cwd=root,
+                check=True,
+            )
+            samples[name].append([float(x) * 1000 for x in done.stdout.split()])
+    out: dict[str, Any] = {}
+    for name, rows in samples.items():
+        rows = rows[1:]
+        cols = list(zip(*rows, strict=True))
+        out[name] = {
+            phase: statistics.median(col)
+            for phase, col in zip(
+                ("import", "class definition", "first load", "second load"), cols, strict=True
+            )
+        }
+    return out
+
+
+# --- in-process load ----------------------------------------------------------------------
+
+
+def load_profile(work_root: Path) -> dict[str, Any]:
+    from settings_bench import prepare, set_environment
+
+    work = settings_workload(50)
+    mods = prepare(work, work_root / "settings-50")
+    set_environment(work)
+    cls, argv = mods["envconf"].Settings, work.argv_envconf()
+
+    def load() -> Any:
+        return cls.load(argv=argv)
+
+    for _ in range(50):
+        load()
+    per_load = statistics.median(timeit.repeat(load, number=50, repeat=9)) / 50
+    profiler = cProfile.Profile()
+    gc.disable()  # a collection would be billed to whichever function happened to allocate
+    profiler.enable()
+    for _ in range(300):
+        load()
+    profiler.disable()
+    gc.enable()
+    stats = pstats.Stats(profiler)
+    raw: dict[Any, Any] = stats.stats  # type: ignore[attr-defined]
+    total = max(ct for (_, _, _, ct, _) in raw.values())
+    rows = []
+    for (filename, line, func), (_, ncalls, tottime, cumtime, _) in raw.items():
+        if "envconf" not in filename and "pydantic" not in filename and func != "<listcomp>":
+            continue
+        name = f"{_short(filename)}:{line}({func})"
+        rows.append((name, cumtime / total, tottime / total, ncalls / 300))
+    rows.sort(key=lambda r: -r[1])
+    skip = ("(load)", "(_envconf_build)", "(gather)")
+    top = [r for r in rows if not r[0].endswith(skip)][:16]
+    return {
+        "per_load_ms": per_load * 1000,
+        "top": [
+            {"function": n, "cum_share": c, "self_share": s, "calls_per_load": k}
+            for n, c, s, k in top
+        ],
+        "what_if": _load_what_ifs(load),
+    }
+
+
+def _short(filename: str) -> str:
+    for marker in ("/src/", "site-packages/"):
+        if marker in filename:
+            return filename.split(marker, 1)[1]
+    return os.path.basename(filename)
+
+
+def _load_what_ifs(load: Any) -> dict[str, float]:
+    """Time the load with a patch applied, alternating with the unpatched load."""
+    import envconf.settings as settings_mod
+    import envconf.shape as shape_mod
+
+    kind_of = shape_mod.kind_of
+    origins_for = settings_mod.origins_for
+    cache: dict[Any, Any] = {}
+
+    def kind_cached(annotation: Any) -> Any:
+        try:
+            return cache[annotation]
+        except KeyError:
+            cache[annotation] = found = kind_of(annotation)
+            return found
+        except TypeError:
+            return kind_of(annotation)
+
+    def no_origins(spec: Any, provenance: Any) -> dict[str, Any]:
+        return {}
+
+    variants = {
+        "as is": (kind_of, origins_for),
+        "kind_of cached per annotation": (kind_cached, origins_for),
+        "origins not built at load (lazy)": (kind_of, no_origins),
+        "both": (kind_cached, no_origins),
+    }
+    samples: dict[str, list[float]] = {name: [] for name in variants}
+    try:
+        for _ in range(15):
+            for name, (kind, origins) in variants.items():
+                shape_mod.kind_of, settings_mod.origins_for = kind, origins
+                samples[name].append(timeit.timeit(load, number=30) / 30 * 1000)
+    finally:
+        shape_mod.kind_of, settings_mod.origins_for = kind_of, origins_for
+    return {name: statistics.median(values) for name, values in samples.items()}
+
+
+# --- render -------------------------------------------------------------------------------
+
+
+def render_profile(work_root: Path) -> dict[str, Any]:
+    from envconf.render.command import RenderOptions, render_all
+    from envconf.render.writer import write_outputs
+
+    root = work_root / "render"
+    env = {**os.environ, **template_env()}
+    out_dir = root / "out-profile"
+    out_dir.mkdir(exist_ok=True)
+    options = RenderOptions(template_dir=str(root / "templates-envsubst"), output_dir=str(out_dir))
+    outputs = render_all(options, env)
+
+    def render() -> Any:
+        return render_all(options, env)
+
+    def write() -> None:
+        write_outputs(outputs, out_dir, lambda message: None)
+
+    real_fsync = os.fsync
+
+    def write_no_fsync() -> None:
+        os.fsync = lambda fd: None
+        try:
+            write()
+        finally:
+            os.fsync = real_fsync
+
+    result: dict[str, Any] = {}
+    samples: dict[str, list[float]] = {"render": [], "write": [], "write_no_fsync": []}
+    fns = {"render": render, "write": write, "write_no_fsync": write_no_fsync}
+    for _ in range(15):
+        for name, fn in fns.items():
+            samples[name].append(timeit.timeit(fn, number=1) * 1000)
+    result["envsubst"] = {f"{k}_ms": statistics.median(v) for k, v in samples.items()}
+    result["envsubst"]["files"] = len(outputs)
+    result["jinja_big"] = _jinja_split(root / "templates-jinja" / "big.conf.j2", env)
+    result["jinja_cache"] = _jinja_cache(root / "templates-jinja", root / "jinja-cache", env)
+    return result
+
+
+def _jinja_cache(templates: Path, cache: Path, env: dict[str, str]) -> dict[str, float]:
+    """All 21 templates through jinja2 with and without a warm FileSystemBytecodeCache."""
+    import shutil
+
+    import jinja2
+
+    names = sorted(p.name for p in templates.iterdir())
+
+    def run(bytecode_cache: Any) -> float:
+        environment = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(str(templates)),
+            undefined=jinja2.StrictUndefined,
+            keep_trailing_newline=True,
+            bytecode_cache=bytecode_cache,
+        )
+        begin = time.perf_counter()
+        for name in names:
+            environment.get_template(name).render(env)
+        return (time.perf_counter() - begin) * 1000
+
+    samples: dict[str, list[float]] = {"no cache": [], "warm bytecode cache": []}
+    for _ in range(5):
+        shutil.rmtree(cache, ignore_errors=True)
+        cache.mkdir(parents=True)
+        samples["no cache"].append(run(None))
+        run(jinja2.FileSystemBytecodeCache(str(cache)))  # fills the cache
+        samples["warm bytecode cache"].append(run(jinja2.FileSystemBytecodeCache(str(cache))))
+    return {name: statistics.median(values) for name, values in samples.items()}
+
+
+def _jinja_split(path: Path, env: dict[str, str]) -> dict[str, float]:
+    start = time.perf_counter()
+    import jinja2
+    from jinja2 import nodes
+
+    from envconf.templating import jinja_environment
+
+    imported = time.perf_counter() - start
+    text = path.read_text()
+    samples: dict[str, list[float]] = {}
+
+    def timed(name: str, fn: Any) -> Any:
+        begin = time.perf_counter()
+        value = fn()
+        samples.setdefault(name, []).append((time.perf_counter() - begin) * 1000)
+        return value
+
+    sandbox = jinja_environment()
+    plain = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+    for _ in range(5):
+        ast = timed("envconf: parse", lambda: sandbox.parse(text))
+        timed("envconf: scan names (3 find_all passes)", lambda a=ast: _scan(a, nodes))
+        tpl = timed("envconf: compile from AST", lambda a=ast: sandbox.from_string(a))
+        timed("envconf: render", lambda t=tpl: t.render(env))
+        source = timed("floor: parse + generate Python", lambda: plain.compile(text, raw=True))
+        timed("floor: compile generated Python", lambda s=source: compile(s, "t", "exec"))
+        tpl = timed("floor: from_string (all of it)", lambda: plain.from_string(text))
+        timed("floor: render", lambda t=tpl: t.render(env))
+    out = {name: statistics.median(values) for name, values in samples.items()}
+    out["import jinja2 + sandbox (first time)"] = imported * 1000
+    return out
+
+
+def _scan(ast: Any, nodes: Any) -> int:
+    count = sum(1 for _ in ast.find_all(nodes.Name))
+    count += sum(1 for _ in ast.find_all(nodes.Name))
+    return count + sum(1 for _ in ast.find_all(nodes.Macro))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--work", required=True, type=Path)
+    parser.add_argument("--out", required=True, type=Path)
+    args = parser.parse_args()
+    (args.work / "render" / "out-profile").mkdir(parents=True, exist_ok=True)
+    log("profile: import times")
+    result: dict[str, Any] = {
+        "imports": {
+            "python -c pass": importtime(["-c", "pass"]),
+            "import pydantic_settings": importtime(["-c", "import pydantic_settings"]),
+            "import envconf; envconf.Settings": importtime(
+                ["-c", "import envconf; envconf.Settings"]
+            ),
+            "envconf render (envsubst templates)": importtime(
+                [
+                    "-m",
+                    "envconf",
+                    "render",
+                    "--check",
+                    "--template-dir",
+                    str(args.work / "render" / "templates-envsubst"),
+                    "--output-dir",
+                    str(args.work / "render" / "out-profile"),
+                ]
+            ),
+        }
+    }
+    log("profile: app start phases")
+    result["app_phases"] = app_phases(args.work)
+    log("profile: one load under cProfile, and what-ifs")
+    result["load"] = load_profile(args.work)
+    log("profile: render")
+    result["render"] = render_profile(args.work)
+    args.out.write_text(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
