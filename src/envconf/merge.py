@@ -15,6 +15,8 @@ class Winner:
 
     leaf: Leaf
     beaten: list[Leaf] = field(default_factory=list)
+    #: Position of the winning layer, higher for higher precedence (later files too).
+    order: int = 0
 
 
 Merged = dict[str, Union["Merged", Winner]]
@@ -45,20 +47,20 @@ def merge_layers(layers: Sequence[Tree]) -> Merged:
     it wholesale, and a value replacing a whole mapping beats every leaf inside it.
     """
     merged: Merged = {}
-    for layer in reversed(layers):
-        _fold(merged, layer)
+    for order, layer in enumerate(reversed(layers)):
+        _fold(merged, layer, order)
     return merged
 
 
-def _fold(into: Merged, layer: Tree) -> None:
+def _fold(into: Merged, layer: Tree, order: int) -> None:
     for key, node in layer.items():
         current = into.get(key)
         if isinstance(node, dict):
             if isinstance(current, dict):
-                _fold(current, node)
+                _fold(current, node, order)
                 continue
             sub: Merged = {}
-            _fold(sub, node)
+            _fold(sub, node, order)
             if isinstance(current, Winner):
                 for winner in iter_winners(sub):
                     winner.beaten.extend([current.leaf, *current.beaten])
@@ -70,4 +72,4 @@ def _fold(into: Merged, layer: Tree) -> None:
             beaten = [current.leaf, *current.beaten]
         elif isinstance(current, dict):
             beaten = [w.leaf for w in iter_winners(current)]
-        into[key] = Winner(node, beaten)
+        into[key] = Winner(node, beaten, order)

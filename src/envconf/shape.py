@@ -188,7 +188,7 @@ def _shape_model(
             continue
         # A mapping merged from several places: its entries are siblings, not rivals, so
         # only what they overrode counts as overridden.
-        winners = sorted(iter_winners(child), key=lambda w: ranks.get(w.leaf.source, len(ranks)))
+        winners = sorted(iter_winners(child), key=lambda w: -w.order)
         top = winners[0]
         rivals = sorted(
             (b for w in winners for b in w.beaten), key=lambda b: ranks.get(b.source, len(ranks))

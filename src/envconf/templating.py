@@ -158,6 +158,7 @@ def render_jinja(
     issues: list[TemplateIssue] = []
     seen: set[str] = set()
     assigned = _assigned_names(ast)
+    guarded = _guarded_names(ast)
     for node in ast.find_all(nodes.Name):
         name = node.name
         if node.ctx != "load" or name in context or name in assigned or name in seen:
@@ -171,7 +172,8 @@ def render_jinja(
             issues.append(TemplateIssue(template, node.lineno, name, str(exc)))
             continue
         if value is None:
-            issues.append(TemplateIssue(template, node.lineno, name, "variable is not set"))
+            if name not in guarded:
+                issues.append(TemplateIssue(template, node.lineno, name, "variable is not set"))
         else:
             context[name] = value
     if issues:
@@ -196,6 +198,30 @@ def render_jinja(
                 )
             ]
         ) from None
+
+
+_GUARD_FILTERS = frozenset({"default", "d"})
+_GUARD_TESTS = frozenset({"defined", "undefined"})
+
+
+def _guarded_names(ast: Any) -> set[str]:
+    """Names whose every use is guarded (``X | default(...)``, ``X is defined``).
+
+    Those may be unset: the template handles it. Any unguarded use still makes an
+    unset name an error reported up front with the others.
+    """
+    from jinja2 import nodes
+
+    guarded_uses: set[int] = set()
+    for node in ast.find_all((nodes.Filter, nodes.Test)):
+        names = _GUARD_FILTERS if isinstance(node, nodes.Filter) else _GUARD_TESTS
+        if node.name in names and isinstance(node.node, nodes.Name):
+            guarded_uses.add(id(node.node))
+    uses: dict[str, bool] = {}
+    for node in ast.find_all(nodes.Name):
+        if node.ctx == "load":
+            uses[node.name] = uses.get(node.name, True) and id(node) in guarded_uses
+    return {name for name, only_guarded in uses.items() if only_guarded}
 
 
 def _assigned_names(ast: Any) -> set[str]:

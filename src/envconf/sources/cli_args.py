@@ -78,6 +78,15 @@ def _key(spec: FieldSpec | ModelSpec) -> str:
     return ".".join(spec.path)
 
 
+def _is_utf8(text: str) -> bool:
+    """Whether ``text`` is real text: ``sys.argv`` keeps undecodable bytes as surrogates."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def parse_argv(
     argv: list[str], spec: ModelSpec, table: dict[str, FieldSpec | ModelSpec], prog: str
 ) -> CliResult:
@@ -117,11 +126,10 @@ def parse_argv(
                     raise ArgvError([problem])
                 target, negated = candidate, True
         if target is None:
-            choices = ["--" + n.replace("_", "-") for n in (*table, CONFIG_FLAG)]
-            close = difflib.get_close_matches(
-                "--" + name.replace("_", "-"), choices, n=1, cutoff=0.6
-            )
-            hint = f" (did you mean {close[0]}?)" if close else ""
+            # Compare names without the shared "--": it made unrelated flags look alike.
+            choices = [n.replace("_", "-") for n in (*table, CONFIG_FLAG)]
+            close = difflib.get_close_matches(name.replace("_", "-"), choices, n=1, cutoff=0.6)
+            hint = f" (did you mean --{close[0]}?)" if close else ""
             # Name the flag only: the text after "=" may be a secret.
             given = "--" + name
             raise ArgvError([Problem("", f"unknown option {given}{hint}", "cli", given)])
@@ -133,6 +141,9 @@ def parse_argv(
         else:
             value = _next_value(argv, i, flag)
             i += 1
+        if not _is_utf8(value):
+            message = "holds bytes that are not valid UTF-8"
+            raise ArgvError([Problem(_key(target), message, "cli", flag)])
         if isinstance(target, FieldSpec) and target.secret:
             warnings.warn(
                 f"{flag}: a secret on the command line is visible to other processes "

@@ -180,9 +180,20 @@ def load_file(
         interpolate_tree(tree, resolver, allow_unset, found, ())
         if found:
             lines = data.decode("utf-8-sig", errors="replace").splitlines()
-            problems = [_relocate(f, lines) for f in found]
-            raise ConfigError(problems)
+            raise PartialLoadError([_relocate(f, lines) for f in found], tree)
     return tree
+
+
+class PartialLoadError(ConfigError):
+    """Some values of a file could not be interpolated; ``tree`` holds the rest.
+
+    Loading goes on with the rest so that every other problem (types, unknown keys)
+    is still reported in the same error.
+    """
+
+    def __init__(self, problems: list[Problem], tree: Tree) -> None:
+        super().__init__(problems)
+        self.tree = tree
 
 
 @dataclass(frozen=True)
@@ -201,7 +212,11 @@ def interpolate_tree(
     problems: list[Located],
     path: tuple[str, ...],
 ) -> None:
-    """Expand ``${VAR}`` in every string leaf of ``tree`` in place (one pass, no re-expansion)."""
+    """Expand ``${VAR}`` in every string leaf of ``tree`` in place (one pass, no re-expansion).
+
+    A leaf that fails is removed from the tree, so it is reported once, by its reference.
+    """
+    failed: list[str] = []
     for key, node in tree.items():
         here = (*path, key)
         if isinstance(node, dict):
@@ -217,15 +232,19 @@ def interpolate_tree(
                 problem = Problem(".".join(here), issue.message, node.source, node.location)
                 below = line_of(text, issue.offset) - 1 if text else 0
                 problems.append(Located(problem, issue.variable, below))
+            failed.append(key)
             continue
         except SecretFileError as exc:
             problem = Problem(".".join(here), str(exc), node.source, node.location)
             problems.append(Located(problem))
+            failed.append(key)
             continue
         if value is not node.value:
             tree[key] = Leaf(
                 value, node.source, node.location, interpolate=False, secret_file=node.secret_file
             )
+    for key in failed:
+        del tree[key]
 
 
 def _relocate(found: Located, lines: list[str]) -> Problem:
@@ -294,6 +313,10 @@ def files_layers(
                     candidate.path, env, index, interpolation=interpolation, allow_unset=allow_unset
                 )
             )
+            reports.append(FileReport(candidate.path, True))
+        except PartialLoadError as exc:
+            trees.append(exc.tree)
+            problems.extend(exc.problems)
             reports.append(FileReport(candidate.path, True))
         except ConfigError as exc:
             problems.extend(exc.problems)
