@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -196,3 +197,19 @@ def test_a_dict_field_merged_from_entries_is_one_value() -> None:
     data, _, provenance = run({"labels": {"a": fleaf("1"), "b": {"c": fleaf("x", 2)}}})
     assert data == {"labels": {"a": 1, "b": {"c": "x"}}}
     assert provenance[("labels",)].beaten == ()
+
+
+def test_a_mapping_merged_from_two_files_names_the_later_file(tmp_path: Path) -> None:
+    base, over = tmp_path / "base.yaml", tmp_path / "over.yaml"
+    base.write_text('labels:\n  a: "1"\n  b: "2"\n')
+    over.write_text('labels:\n  b: "3"\n')
+
+    class S(envconf.Settings):
+        model_config = envconf.SettingsConfigDict(secrets_dir=None)
+        labels: dict[str, str] = {}
+
+    settings = S.load(env={}, config_files=[str(base), str(over)])
+    assert settings.labels == {"a": "1", "b": "3"}
+    origin = envconf.explain(settings)["labels"]
+    assert origin.location == f"{over}:2"
+    assert [o.location for o in origin.overridden] == [f"{base}:3", "default"]

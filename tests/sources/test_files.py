@@ -223,3 +223,17 @@ def test_later_files_win(tmp_path: Path) -> None:
     (tmp_path / "b.json").write_text('{"name": "b"}')
     settings = Files.load(env={}, config_files=[str(tmp_path / "a.yaml"), str(tmp_path / "b.json")])
     assert (settings.name, settings.port) == ("b", 1)
+
+
+def test_an_unset_variable_does_not_hide_the_files_other_problems(workdir: Path) -> None:
+    class S(envconf.Settings):
+        model_config = envconf.SettingsConfigDict(config_files=["a.yaml"], secrets_dir=None)
+        workers: int = 1
+        port: int = 1
+        host: str
+
+    (workdir / "a.yaml").write_text("workers: abc\nprot: 1\nhost: ${DB_HOST}\n")
+    with pytest.raises(envconf.ConfigError) as info:
+        S.load(env={})
+    found = {(p.key, p.location) for p in info.value.problems}
+    assert found == {("workers", "a.yaml:1"), ("prot", "a.yaml:2"), ("host", "a.yaml:3")}
