@@ -206,7 +206,7 @@ def test_a_mapping_merged_from_two_files_names_the_later_file(tmp_path: Path) ->
 
     class S(envconf.Settings):
         model_config = envconf.SettingsConfigDict(secrets_dir=None)
-        labels: dict[str, str] = {}
+        labels: dict[str, str] = Field(default_factory=dict)
 
     settings = S.load(env={}, config_files=[str(base), str(over)])
     assert settings.labels == {"a": "1", "b": "3"}
