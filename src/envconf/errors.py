@@ -58,6 +58,31 @@ class ConfigError(EnvconfError, ValueError):
         count = len(self.problems)
         return f"ConfigError({count} problem{'s' if count != 1 else ''})"
 
+    def errors(self) -> list[dict[str, str]]:
+        """Return every problem as a dict, like pydantic's ``ValidationError.errors()``.
+
+        Each dict has ``key``, ``message``, ``source`` and ``location``, plus ``value``
+        only when the message already shows it (never for a secret).
+        """
+        out: list[dict[str, str]] = []
+        for problem in self.problems:
+            item = {
+                "key": problem.key,
+                "message": problem.message,
+                "source": problem.source,
+                "location": problem.location,
+            }
+            if problem.value is not None:
+                item["value"] = problem.value
+            out.append(item)
+        return out
+
+    def json(self, *, indent: int | None = None) -> str:
+        """Return :meth:`errors` as a JSON array (secret-free, like the message)."""
+        import json  # here, not at module level: ``envconf render`` starts without it
+
+        return json.dumps(self.errors(), indent=indent, ensure_ascii=False)
+
 
 class SecretOnCommandLineWarning(UserWarning):
     """A secret was passed as a command-line flag, where other processes can read it."""

@@ -344,7 +344,9 @@ def _parse_yaml(text: str, label: str) -> Tree:
         message = ", ".join(part for part in (exc.context, exc.problem) if part)
         if exc.context_mark is not None and line_of(exc.context_mark) != line:
             message += f" (started on line {line_of(exc.context_mark)})"
-        builder.problems.append(_problem(label, line, f"invalid YAML: {message}"))
+        # The key being read when the syntax broke; list positions past it are guesses.
+        key = builder.here().partition("[")[0]
+        builder.problems.append(_problem(label, line, f"invalid YAML: {message}", key))
         raise ConfigError(builder.problems) from None
     except yaml.reader.ReaderError as exc:
         position = text.find(chr(exc.character)) if isinstance(exc.character, int) else -1
@@ -577,11 +579,23 @@ def _parse_toml(text: str, label: str) -> Tree:
     except RecursionError:
         line = _toml_key_lines(text)[1] or 1
         raise ConfigError([_problem(label, line, _TOO_DEEP)]) from None
+    except ValueError:  # tomllib's int() of a literal beyond the interpreter's digit limit
+        raise ConfigError([_toml_long_int(text, label)]) from None
     problems: list[Problem] = []
     tree = _native_tree(data, label, _toml_key_lines(text)[0], problems)
     if problems:
         raise ConfigError(problems)
     return tree
+
+
+def _toml_long_int(text: str, label: str) -> Problem:
+    """Locate the integer literal too long for ``int()`` and the key it belongs to."""
+    limit = _int_digit_limit()
+    match = re.search(r"[0-9](?:_?[0-9]){" + str(limit) + ",}", text)
+    line = text.count("\n", 0, match.start()) + 1 if match else _last_line(text)
+    lines = _toml_key_lines(text)[0]
+    key = max((p for p, n in lines.items() if n == line), key=len, default=())
+    return _problem(label, line, f"integer has more than {limit} digits", ".".join(key))
 
 
 def _toml_error(exc: tomllib.TOMLDecodeError, text: str) -> tuple[int, str]:
@@ -778,8 +792,9 @@ def parse_env_text(data: bytes, label: str) -> list[EnvEntry]:
         elif binding.key is None:
             continue  # a blank line or a comment
         elif binding.value is None:
+            # Not named by its text: a stray line may be a secret pasted without its name.
             message = "has no '=' (write NAME=value, or NAME= for an empty value)"
-            problems.append(_problem(label, line, message, binding.key))
+            problems.append(_problem(label, line, message))
         else:
             head = _ENV_HEAD.match(raw)
             opener = raw[head.end() : head.end() + 1] if head else ""

@@ -52,6 +52,15 @@ def _suggest(name: str, candidates: Iterable[str]) -> str:
     return f" (did you mean {close[0]}?)" if close else ""
 
 
+def _is_utf8(text: str) -> bool:
+    """Whether ``text`` is real text: ``os.environ`` keeps undecodable bytes as surrogates."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _json_value(entry: VarEntry, spec: FieldSpec | ModelSpec) -> tuple[Any, Problem | None]:
     try:
         return json.loads(entry.value), None
@@ -95,6 +104,16 @@ def variables_layer(
                 problems.append(
                     Problem("", f"unknown key {entry.name}{hint}", source, entry.location)
                 )
+            continue
+        if not via_file and not _is_utf8(entry.value):
+            problems.append(
+                Problem(
+                    ".".join(spec.path),
+                    f"{entry.name} holds bytes that are not valid UTF-8",
+                    source,
+                    entry.location,
+                )
+            )
             continue
         norm = index.norm(entry.name)
         if strict_names and norm in seen:
