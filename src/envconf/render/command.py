@@ -37,10 +37,34 @@ options (each also from an ENVCONF_* variable; flags win):
   --user USER[:GROUP]        drop privileges before exec              ENVCONF_USER
   --wait URL                 tcp://h:p, http(s)://..., file:///path   ENVCONF_WAIT (repeatable)
   --timeout SECONDS          for all waits together (default 30)      ENVCONF_TIMEOUT
+  --init                     stay PID 1 as a tiny init (see below)    ENVCONF_INIT
+  --watch                    --init, and re-render on input changes   ENVCONF_WATCH
+  --reload-signal SIG        --watch: tell the app by this signal     ENVCONF_RELOAD_SIGNAL
+                             (default HUP; HUP, SIGUSR1, 10, ...)
+  --reload-command CMD       --watch: run CMD instead (split like a   ENVCONF_RELOAD_COMMAND
+                             shell would, but no shell runs it)
+  --poll-interval SECONDS    --watch: check inputs this often         ENVCONF_POLL_INTERVAL
+                             (default 1; with watchfiles installed,
+                             events wake it and this is a safety net)
   -h, --help                 show this message
 
 Suffixes: .j2 .jinja .jinja2 -> Jinja2; .template .tmpl -> envsubst.
 Exit status: the app's own after exec; 1 render problem; 2 usage; 126/127 exec failure.
+
+--init (like `docker run --init` / tini): instead of exec'ing COMMAND, envconf starts it
+as a child in its own process group (foreground on a terminal; no new session), forwards
+every signal it gets to it (not SIGCHLD, SIGPIPE, SIGXFSZ, SIGTTIN/SIGTTOU or faults),
+reaps every zombie, orphans included, and exits with the app's status (128+N when signal N
+killed it). With --user only the app drops privileges; envconf stays root.
+
+--watch also watches the templates, the VAR_FILE targets they use, the secrets dir and,
+with --settings, that class's config files, env files and secrets dir. On a change (a
+burst counts once: 0.4 s of quiet, or 2 poll intervals if shorter) it re-renders with
+the same all-or-nothing rules; if some output's bytes differ it replaces them and sends
+the reload signal (or runs the reload command); if the render fails, nothing changes,
+the app keeps running and the problems go to stderr; unchanged output sends nothing.
+Kubernetes' ConfigMap/Secret updates (the ..data link swap) are seen. watchfiles (pip
+install 'envconf[watch]') is used when installed, else polling; the log says which.
 """
 
 _VALUE_OPTIONS = {
@@ -55,8 +79,11 @@ _VALUE_OPTIONS = {
     "--user": "user",
     "--wait": "wait",
     "--timeout": "timeout",
+    "--reload-signal": "reload_signal",
+    "--reload-command": "reload_command",
+    "--poll-interval": "poll_interval",
 }
-_FLAG_OPTIONS = {"--strict": "strict", "--check": "check"}
+_FLAG_OPTIONS = {"--strict": "strict", "--check": "check", "--init": "init", "--watch": "watch"}
 _REPEATABLE = {"template", "wait"}
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"", "0", "false", "no", "off"}
@@ -79,6 +106,11 @@ class RenderOptions:
     wait: list[str] = field(default_factory=list)
     timeout: float = 30.0
     command: list[str] = field(default_factory=list)
+    init: bool = False
+    watch: bool = False
+    reload_signal: int | None = None
+    reload_command: str | None = None
+    poll_interval: float | None = None
 
 
 class Terminated(EnvconfError):
@@ -147,7 +179,7 @@ def _typed(raw: dict[str, Any], command: list[str]) -> RenderOptions:
     options.wait = list(raw.get("wait", []))
     for key in ("template_dir", "output_dir", "settings", "user"):
         setattr(options, key, raw.get(key) or None)
-    for key in ("strict", "check"):
+    for key in ("strict", "check", "init", "watch"):
         text = str(raw.get(key, "")).strip().lower()
         if text not in _TRUE | _FALSE:
             raise UsageError(f"render: --{key} / ENVCONF_{key.upper()} must be true or false")
@@ -182,7 +214,42 @@ def _typed(raw: dict[str, Any], command: list[str]) -> RenderOptions:
             ) from None
     if options.template_dir and not options.output_dir:
         raise UsageError("render: --template-dir needs --output-dir")
+    _typed_supervision(raw, options)
     return options
+
+
+def _typed_supervision(raw: dict[str, Any], options: RenderOptions) -> None:
+    """Check ``--init``/``--watch`` and the options that only make sense with them."""
+    for key in ("reload_signal", "reload_command", "poll_interval"):
+        if raw.get(key) and not options.watch:
+            flag = "--" + key.replace("_", "-")
+            raise UsageError(f"render: {flag} / ENVCONF_{key.upper()} needs --watch")
+    if not (options.init or options.watch):
+        return
+    mode = "--watch" if options.watch else "--init"
+    if options.check:
+        raise UsageError(f"render: {mode} cannot be combined with --check")
+    if not options.command:
+        raise UsageError(f"render: {mode} needs a COMMAND after --")
+    from envconf.render.watch import parse_signal, split_command
+
+    if raw.get("reload_signal"):
+        options.reload_signal = parse_signal(str(raw["reload_signal"]))
+    if raw.get("reload_command"):
+        options.reload_command = str(raw["reload_command"])
+        split_command(options.reload_command)
+        if raw.get("reload_signal"):
+            raise UsageError("render: give --reload-signal or --reload-command, not both")
+    if raw.get("poll_interval"):
+        try:
+            options.poll_interval = float(raw["poll_interval"])
+        except ValueError:
+            options.poll_interval = -1.0
+        if not 0.01 <= options.poll_interval <= 3600:
+            raise UsageError(
+                f"render: --poll-interval {raw['poll_interval']!r} must be a number of"
+                " seconds from 0.01 to 3600"
+            )
 
 
 def _on_signal(signum: int, frame: FrameType | None) -> None:
@@ -196,8 +263,18 @@ def _load_settings(spec: str, env: Mapping[str, str]) -> Any:
     return cls.load(env=env)
 
 
-def render_all(options: RenderOptions, env: Mapping[str, str], settings: Any = None) -> list[Any]:
-    """Plan and render every template in memory; raise one RenderError listing every problem."""
+def render_all(
+    options: RenderOptions,
+    env: Mapping[str, str],
+    settings: Any = None,
+    *,
+    resolver: Any = None,
+) -> list[Any]:
+    """Plan and render every template in memory; raise one RenderError listing every problem.
+
+    ``resolver`` (a ``VariableResolver`` over ``env``) lets ``--watch`` see which
+    ``VAR_FILE`` targets were read.
+    """
     from envconf.render.plan import plan_jobs
     from envconf.render.writer import Output
     from envconf.templating import TemplateFailed, VariableResolver, render_envsubst, render_jinja
@@ -205,7 +282,8 @@ def render_all(options: RenderOptions, env: Mapping[str, str], settings: Any = N
     jobs = plan_jobs(
         options.template, options.template_dir, options.output_dir, options.engine, options.mode
     )
-    resolver = VariableResolver(env)
+    if resolver is None:
+        resolver = VariableResolver(env)
     name_filter = re.compile(options.filter) if options.filter else None
     extra = {"settings": settings} if settings is not None else None
     outputs: list[Output] = []
@@ -247,6 +325,10 @@ def run(options: RenderOptions, env: dict[str, str]) -> int:
         sys.stderr.write(f"envconf: {message}\n")
         sys.stderr.flush()
 
+    if options.init or options.watch:
+        from envconf.render.watch import run_supervised
+
+        return run_supervised(options, env, log)
     if options.user:
         # Resolve (and import) everything needed after the privilege drop now: the
         # unprivileged user may not be able to read the interpreter's library dir.
