@@ -22,7 +22,7 @@ from typing_extensions import Self
 
 from envconf.errors import ConfigError, Problem
 from envconf.merge import merge_layers
-from envconf.model_info import ModelSpec, build_spec
+from envconf.model_info import FieldSpec, ModelSpec, build_spec
 from envconf.origin import LAYERS, Origin
 from envconf.shape import Provenance, shape
 from envconf.sources.cli_args import flag_table, parse_argv
@@ -31,7 +31,7 @@ from envconf.sources.names import NameIndex, build_index
 from envconf.sources.secrets import secrets_layer
 from envconf.sources.variables import VarEntry, variables_layer
 from envconf.tree import Leaf, Tree
-from envconf.validate import problems_from
+from envconf.validate import hide_secrets, problems_from
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -275,6 +275,16 @@ def origins_for(
     return origins
 
 
+def _secret_values(state: ClassState, environ: Mapping[str, str]) -> list[str]:
+    """The values of environment variables that set a secret key (to hide from messages)."""
+    values: list[str] = []
+    for name, value in environ.items():
+        spec = state.index.lookup(name)
+        if isinstance(spec, FieldSpec) and spec.secret:
+            values.append(value)
+    return values
+
+
 def _unreported(found: list[Problem], reported: list[Problem]) -> list[Problem]:
     """Drop validation problems for keys a source already reported (one cause, one line)."""
     keys = {p.key for p in reported if p.key}
@@ -386,7 +396,10 @@ class Settings(BaseSettings):
         finally:
             _RAW_INIT.reset(token)
         if problems or failed:
-            raise ConfigError(problems)
+            environ: Mapping[str, str] = os.environ if env is None else env
+            raise ConfigError(
+                hide_secrets(problems, state.spec, provenance, _secret_values(state, environ))
+            )
         self._envconf_report = LoadReport(
             report.precedence, report.files, origins_for(state.spec, provenance)
         )

@@ -8,7 +8,7 @@ library at module level; jinja2 is imported when a Jinja template is rendered.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -41,17 +41,30 @@ class TemplateFailed(Exception):
         super().__init__("\n".join(str(i) for i in issues))
 
 
+class UnusableVariable(SecretFileError):
+    """A variable's value cannot be used (not UTF-8); the message names it, not the value."""
+
+
 class VariableResolver:
     """Look variables up in an environment, falling back to ``NAME_FILE`` files.
 
     Files are read only for names a template actually uses; an unrelated ``LOG_FILE``
     is never opened. Setting both ``NAME`` and ``NAME_FILE`` non-empty is an error.
+    Every file's content, and the values of ``secret_names``, count as secrets:
+    :meth:`scrub` removes them from messages.
     """
 
-    def __init__(self, env: Mapping[str, str], file_suffix: str = "_FILE") -> None:
+    def __init__(
+        self,
+        env: Mapping[str, str],
+        file_suffix: str = "_FILE",
+        secret_names: Collection[str] = (),
+    ) -> None:
         self.env = env
         self.file_suffix = file_suffix
         self._cache: dict[str, str | None] = {}
+        self._secret_names = frozenset(name.upper() for name in secret_names)
+        self._from_files: set[str] = set()
 
     def lookup(self, name: str) -> str | None:
         """Return the value of ``name``, reading ``NAME_FILE`` when needed; None if unset.
@@ -71,8 +84,53 @@ class VariableResolver:
                 value = read_secret_file(path)
             except SecretFileError as exc:
                 raise SecretFileError(f"{file_name}: {exc}") from None
+            self._from_files.add(value)
+        elif value is not None and not _is_utf8(value):
+            raise UnusableVariable(f"{name} holds bytes that are not valid UTF-8")
         self._cache[name] = value
         return value
+
+    def secret_texts(self) -> list[str]:
+        """Return every secret seen so far: file contents and values of secret names."""
+        texts = set(self._from_files)
+        if self._secret_names:
+            texts.update(v for k, v in self.env.items() if k.upper() in self._secret_names)
+        return list(texts)
+
+    def scrub(self, message: str, extra: Collection[str] = ()) -> str:
+        """Hide every secret (and ``extra`` texts) that ``message`` quotes."""
+        return scrub(message, [*self.secret_texts(), *extra])
+
+
+#: Shorter secrets cannot be told apart from ordinary words of a message.
+_MIN_SCRUB = 4
+HIDDEN = "**********"
+
+
+def scrub(message: str, secrets: Collection[str]) -> str:
+    """Replace each secret in ``message``, as written or as Python's repr quotes it."""
+    forms = {form for text in secrets for form in (text, repr(text)[1:-1])}
+    for form in sorted((f for f in forms if len(f) >= _MIN_SCRUB), key=len, reverse=True):
+        message = message.replace(form, HIDDEN)
+    return message
+
+
+def _is_utf8(text: str) -> bool:
+    """Whether ``text`` is real text: ``os.environ`` keeps undecodable bytes as surrogates."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _scrubbed(
+    issues: list[TemplateIssue], resolver: VariableResolver, extra: Collection[str] = ()
+) -> TemplateFailed:
+    secrets = [*resolver.secret_texts(), *extra]
+    return TemplateFailed(
+        [TemplateIssue(i.template, i.line, i.variable, scrub(i.message, secrets)) for i in issues]
+    )
 
 
 def render_envsubst(
@@ -97,15 +155,17 @@ def render_envsubst(
         if value is not None:
             values[name] = value
     if issues:
-        raise TemplateFailed(issues)
+        raise _scrubbed(issues, resolver)
     try:
         return envsubst(text, values.get, name_filter=name_filter, strict=strict)
     except InterpolationError as exc:
-        raise TemplateFailed(
+        # A ":?" message may quote a secret ("${X:?$DB_PASSWORD}").
+        raise _scrubbed(
             [
                 TemplateIssue(template, line_of(text, i.offset), i.variable, i.message)
                 for i in exc.issues
-            ]
+            ],
+            resolver,
         ) from None
 
 
@@ -177,27 +237,66 @@ def render_jinja(
         else:
             context[name] = value
     if issues:
-        raise TemplateFailed(issues)
+        raise _scrubbed(issues, resolver)
+    # Jinja quotes values in its messages ("'dict object' has no attribute '<value>'").
+    hidden = _secrets_in(extra)
     try:
         compiled = environment.from_string(ast)
         compiled.name = template
-        return compiled.render(context)
+        rendered = compiled.render(context)
     except SecurityError as exc:
-        raise TemplateFailed(
-            [TemplateIssue(template, _jinja_line(exc, template), "", f"unsafe operation: {exc}")]
+        message = f"unsafe operation: {exc}"
+        raise _scrubbed(
+            [TemplateIssue(template, _jinja_line(exc, template), "", message)], resolver, hidden
         ) from None
     except TemplateError as exc:
-        raise TemplateFailed(
-            [TemplateIssue(template, _jinja_line(exc, template), "", exc.message or str(exc))]
+        message = exc.message or str(exc)
+        raise _scrubbed(
+            [TemplateIssue(template, _jinja_line(exc, template), "", message)], resolver, hidden
         ) from None
-    except (ArithmeticError, TypeError, ValueError, LookupError, AttributeError) as exc:
-        raise TemplateFailed(
-            [
-                TemplateIssue(
-                    template, _jinja_line(exc, template), "", f"{type(exc).__name__}: {exc}"
-                )
-            ]
+    except (
+        ArithmeticError,
+        TypeError,
+        ValueError,
+        LookupError,
+        AttributeError,
+        RecursionError,
+        MemoryError,
+    ) as exc:
+        message = f"{type(exc).__name__}: {exc}".rstrip(": ")
+        raise _scrubbed(
+            [TemplateIssue(template, _jinja_line(exc, template), "", message)], resolver, hidden
         ) from None
+    if not _is_utf8(rendered):  # a value taken from ``env`` that holds non-UTF-8 bytes
+        bad = sorted(name for name, value in resolver.env.items() if not _is_utf8(value))
+        line = min((_first_use(text, name) for name in bad), default=1)
+        message = f"output holds bytes that are not valid UTF-8, from {', '.join(bad) or 'a value'}"
+        raise TemplateFailed([TemplateIssue(template, line, "", message)])
+    return rendered
+
+
+def _first_use(text: str, name: str) -> int:
+    at = text.find(name)
+    return line_of(text, at) if at >= 0 else 1
+
+
+def _secrets_in(value: Any, depth: int = 0) -> list[str]:
+    """Every secret value (``SecretStr`` and the like) inside the extra context."""
+    getter = getattr(value, "get_secret_value", None)
+    if callable(getter):
+        secret = getter()
+        return [secret.decode("utf-8", "replace") if isinstance(secret, bytes) else str(secret)]
+    if depth > 32:
+        return []
+    if isinstance(value, Mapping):
+        items: list[Any] = list(value.values())
+    elif isinstance(value, (list, tuple, set, frozenset)):
+        items = list(value)
+    elif isinstance(getattr(type(value), "model_fields", None), dict):  # a pydantic model
+        items = [getattr(value, name, None) for name in type(value).model_fields]
+    else:
+        return []
+    return [text for item in items for text in _secrets_in(item, depth + 1)]
 
 
 _GUARD_FILTERS = frozenset({"default", "d"})

@@ -8,6 +8,8 @@ secret and the value did not come from a secret file.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
+from dataclasses import replace
 from typing import Any
 
 from pydantic import SecretBytes, SecretStr, ValidationError
@@ -69,16 +71,48 @@ def problems_from(
     return problems
 
 
+def hide_secrets(
+    problems: list[Problem],
+    spec: ModelSpec,
+    provenance: dict[tuple[str, ...], Provenance],
+    more: Iterable[str] = (),
+) -> list[Problem]:
+    """Scrub every secret input from ``problems``: the last net before they are raised.
+
+    Sources build messages from what they read (a ``:?`` message, a template error);
+    any secret among the inputs, winning or beaten, and ``more`` texts are hidden.
+    """
+    secret_paths = {leaf.path for leaf in spec.leaves() if holds_secret(leaf.annotation)}
+    found = set(_secret_texts(provenance, secret_paths))
+    found.update(text for text in more if len(text) >= _MIN_SCRUB)
+    secrets = sorted(found, key=len, reverse=True)
+    if not secrets:
+        return problems
+    out: list[Problem] = []
+    for problem in problems:
+        message = _scrub(problem.message, secrets)
+        value = None if problem.value is None else _scrub(problem.value, secrets)
+        if (message, value) != (problem.message, problem.value):
+            problem = replace(problem, message=message, value=value)
+        out.append(problem)
+    return out
+
+
+#: Too short to scrub without mangling the message itself ("at least 1 character").
+_MIN_SCRUB = 4
+
+
 def _secret_texts(
     provenance: dict[tuple[str, ...], Provenance], secret_paths: set[tuple[str, ...]]
 ) -> list[str]:
     """Every secret input text, longest first (a custom validator may echo its input)."""
     texts: set[str] = set()
     for path, found in provenance.items():
-        if found.leaf.secret_file or any(path[: len(p)] == p for p in secret_paths):
-            texts.update(_texts(found.leaf.value))
-    # Too short to scrub without mangling the message itself ("at least 1 character").
-    return sorted((t for t in texts if len(t) >= 4), key=len, reverse=True)
+        secret_key = any(path[: len(p)] == p for p in secret_paths)
+        for leaf in (found.leaf, *found.beaten):
+            if secret_key or leaf.secret_file:
+                texts.update(_texts(leaf.value))
+    return sorted((t for t in texts if len(t) >= _MIN_SCRUB), key=len, reverse=True)
 
 
 def _texts(value: Any) -> list[str]:

@@ -16,6 +16,7 @@ from typing import Any
 
 from envconf.errors import ConfigError, Problem
 from envconf.interpolate import InterpolationError, interpolate, line_of
+from envconf.model_info import FieldSpec
 from envconf.secretfile import SecretFileError
 from envconf.sources.formats import parse_env_text, parse_structured
 from envconf.sources.names import NameIndex
@@ -145,7 +146,8 @@ def load_file(
             ]
         )
     data = read_config_bytes(path)
-    resolver = VariableResolver(env, index.file_suffix)
+    secret_names = [n for n, s in index.by_name.items() if isinstance(s, FieldSpec) and s.secret]
+    resolver = VariableResolver(env, index.file_suffix, secret_names)
     if template:
         try:
             text = data.decode("utf-8-sig")
@@ -229,7 +231,8 @@ def interpolate_tree(
         except InterpolationError as exc:
             text = _text_of(node.value)
             for issue in exc.issues:
-                problem = Problem(".".join(here), issue.message, node.source, node.location)
+                message = resolver.scrub(issue.message)  # a ":?" message may quote a secret
+                problem = Problem(".".join(here), message, node.source, node.location)
                 below = line_of(text, issue.offset) - 1 if text else 0
                 problems.append(Located(problem, issue.variable, below))
             failed.append(key)
