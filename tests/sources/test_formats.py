@@ -508,10 +508,10 @@ def test_json_top_level_must_be_an_object(text: str) -> None:
     assert problems(text, "json", "c.json") == [" | c.json:1 | the top level must be an object"]
 
 
-@pytest.mark.parametrize("text", ["[" * 100_000, '{"a": ' * 100_000])
-def test_json_100k_deep_nesting_is_a_located_error(text: str) -> None:
+@pytest.mark.parametrize(("text", "key"), [("[" * 100_000, ""), ('{"a": ' * 100_000, "a")])
+def test_json_100k_deep_nesting_is_a_located_error(text: str, key: str) -> None:
     started = time.perf_counter()
-    assert problems(text, "json", "c.json") == [" | c.json:1 | nested deeper than 100 levels"]
+    assert problems(text, "json", "c.json") == [f"{key} | c.json:1 | nested deeper than 100 levels"]
     assert time.perf_counter() - started < 1
 
 
@@ -611,7 +611,7 @@ def test_toml_errors_are_located(text: str, line: int, message: str) -> None:
 
 def test_toml_100k_deep_array_is_a_located_error() -> None:
     assert problems("x = 1\na = " + "[" * 100_000, "toml", "c.toml") == [
-        " | c.toml:2 | nested deeper than 100 levels"
+        "a | c.toml:2 | nested deeper than 100 levels"
     ]
 
 
@@ -681,8 +681,8 @@ def test_env_errors_are_all_reported_with_lines() -> None:
         parse_env_text(text.encode(), ".env")
     assert [(p.key, p.location) for p in info.value.problems] == [
         ("", ".env:2"),  # a stray line may be a secret: never named by its text
-        ("", ".env:3"),
-        ("", ".env:5"),
+        ("B", ".env:3"),  # a well-formed name before "=" is named, never the value
+        ("C", ".env:5"),
         ("", ".env:7"),
     ]
     assert "has no '='" in info.value.problems[0].message

@@ -519,7 +519,9 @@ def _json_key_lines(text: str, label: str, problems: list[Problem]) -> dict[tupl
                     lines[key_path] = line
         elif first in "{[":
             if len(stack) >= MAX_DEPTH:
-                problems.append(_problem(label, line_at(start), _TOO_DEEP))
+                top = stack[0] if stack else None  # name the top-level key holding it
+                key = top.child_name() if top is not None and top.keys is not None else ""
+                problems.append(_problem(label, line_at(start), _TOO_DEEP, key))
                 raise ConfigError(problems)
             name: str = ""
             path: tuple[str, ...] | None = ()
@@ -577,8 +579,10 @@ def _parse_toml(text: str, label: str) -> Tree:
         line, message = _toml_error(exc, text)
         raise ConfigError([_problem(label, line, f"invalid TOML: {message}")]) from None
     except RecursionError:
-        line = _toml_key_lines(text)[1] or 1
-        raise ConfigError([_problem(label, line, _TOO_DEEP)]) from None
+        lines, deep = _toml_key_lines(text)
+        line = deep or 1
+        key = max((p for p, n in lines.items() if n == line), key=len, default=())
+        raise ConfigError([_problem(label, line, _TOO_DEEP, ".".join(key))]) from None
     except ValueError:  # tomllib's int() of a literal beyond the interpreter's digit limit
         raise ConfigError([_toml_long_int(text, label)]) from None
     problems: list[Problem] = []
@@ -760,6 +764,7 @@ class EnvEntry(NamedTuple):
 
 # The part of a binding before its value, as python-dotenv's parser reads it.
 _ENV_HEAD = re.compile(r"\s*(?:export[^\S\r\n]+)?(?:'[^']+'|[^=#\s]+)[^\S\r\n]*=[^\S\r\n]*")
+_ENV_NAME = re.compile(r"\s*(?:export[^\S\r\n]+)?([A-Za-z_][A-Za-z0-9_.]*)[^\S\r\n]*=")
 _ENV_SPACE = re.compile(r"\s*")
 _NEWLINE = re.compile(r"\r\n|\n|\r")
 
@@ -788,7 +793,8 @@ def parse_env_text(data: bytes, label: str) -> list[EnvEntry]:
         line = first_line + len(_NEWLINE.findall(space.group() if space else ""))
         if binding.error:
             message = "cannot be parsed as NAME=value (an unclosed quote, or text after one?)"
-            problems.append(_problem(label, line, message))
+            name = _ENV_NAME.match(raw)  # a well-formed name only, never the value
+            problems.append(_problem(label, line, message, name.group(1) if name else ""))
         elif binding.key is None:
             continue  # a blank line or a comment
         elif binding.value is None:
