@@ -21,6 +21,7 @@ from envconf.watching import (
     changed_paths,
     default_debounce,
     file_state,
+    most_specific,
     settings_targets,
     snapshot,
     watch_dirs,
@@ -164,6 +165,10 @@ class TestFingerprint:
         assert str(volume.root) in dirs
         assert str(volume.root / "..2026_11_28_10_00_01.123") in dirs
         assert str(tmp_path) in dirs  # nearest existing ancestor of the missing file
+
+    def test_most_specific_drops_directories_of_other_changed_paths(self) -> None:
+        paths = ["cfg/templates", "cfg/templates/a.j2", "cfg/templatesX", "other"]
+        assert most_specific(paths) == ["cfg/templates/a.j2", "cfg/templatesX", "other"]
 
     def test_default_debounce(self) -> None:
         assert default_debounce(1.0) == 0.4

@@ -51,6 +51,7 @@ __all__ = [
     "changed_paths",
     "default_debounce",
     "file_state",
+    "most_specific",
     "settings_targets",
     "snapshot",
     "watchfiles_available",
@@ -227,6 +228,12 @@ def changed_paths(
 ) -> list[str]:
     """Return every path whose state differs between two snapshots, sorted."""
     return sorted(p for p in old.keys() | new.keys() if old.get(p) != new.get(p))
+
+
+def most_specific(paths: Sequence[str]) -> list[str]:
+    """Drop every path that is a directory of another one (``cfg/templates`` when
+    ``cfg/templates/app.conf.j2`` changed too): what a person wants to read in a log."""
+    return [p for p in paths if not any(q.startswith(p.rstrip(os.sep) + os.sep) for q in paths)]
 
 
 def watch_dirs(targets: Iterable[WatchTarget], current: Mapping[str, FileState | None]) -> set[str]:
@@ -745,7 +752,7 @@ class SettingsWatcher(Generic[S]):
         self._watcher.reset(targets, before)
         with self._lock:
             old = self._current
-        change: SettingsChange[S] = diff_settings(old, new, paths)
+        change: SettingsChange[S] = diff_settings(old, new, most_specific(paths))
         if not change.keys:
             return
         with self._lock:

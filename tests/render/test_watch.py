@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+import subprocess
 import sys
 import textwrap
 import time
@@ -67,6 +68,15 @@ def test_split_command_splits_like_a_shell_without_one() -> None:
     assert split_command("kill -HUP '$(cat pid)'") == ["kill", "-HUP", "$(cat pid)"]
     with pytest.raises(UsageError):
         split_command("  ")
+
+
+def test_watching_without_settings_does_not_import_pydantic() -> None:
+    code = (
+        "import sys; import envconf.render.watch, envconf.render.supervise; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('pydantic', 'jinja2')))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.stdout == "[]\n", result.stderr
 
 
 @pytest.fixture

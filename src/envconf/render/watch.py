@@ -28,7 +28,15 @@ from typing import TYPE_CHECKING, Any
 from envconf.errors import EnvconfError, RenderError, UsageError
 from envconf.render.plan import ENGINE_SUFFIXES
 from envconf.templating import VariableResolver
-from envconf.watching import FileState, FileWatcher, Snapshot, WatchTarget, file_state, snapshot
+from envconf.watching import (
+    FileState,
+    FileWatcher,
+    Snapshot,
+    WatchTarget,
+    file_state,
+    most_specific,
+    snapshot,
+)
 
 if TYPE_CHECKING:
     from envconf.render.command import RenderOptions
@@ -276,6 +284,7 @@ class _WatchLoop:
 
     def rerender(self, paths: list[str]) -> None:
         log = self.session.log
+        paths = most_specific(paths)
         shown = ", ".join(paths[:3]) + (f" and {len(paths) - 3} more" if len(paths) > 3 else "")
         static = self.session.static_targets()
         before = snapshot(static)
