@@ -135,11 +135,13 @@ class Supervisor:
             if failure:
                 with contextlib.suppress(ChildProcessError):
                     os.waitpid(pid, 0)
-                self.close()
                 code, _, message = failure.decode(errors="replace").partition("\0")
                 raise ExecError(message, int(code))
             self.app_pid = pid
             return pid
+        except BaseException:
+            self.close()
+            raise
         finally:
             signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
 

@@ -21,6 +21,7 @@ import os
 import queue
 import shlex
 import signal
+import traceback
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -279,8 +280,13 @@ class _WatchLoop:
                 paths.update(self.changes.get_nowait())
             except queue.Empty:
                 break
-        if paths:
+        if not paths:
+            return
+        try:
             self.rerender(sorted(paths))
+        except Exception:  # envconf is PID 1: a bug here must not take the app down
+            self.session.log("internal error while re-rendering; the app keeps running:")
+            traceback.print_exc()
 
     def rerender(self, paths: list[str]) -> None:
         log = self.session.log
