@@ -13,22 +13,19 @@ Two layers:
 * :class:`SettingsWatcher` (what ``Settings.watch`` returns) reloads a settings class when
   its files change and reports which keys changed and from where.
 
-Only the standard library is imported at module level: ``envconf render --watch`` uses the
-first layer without importing pydantic.
+Only the standard library is imported at module level, and little of it (hashlib,
+traceback and watchfiles only when used): ``envconf render --watch`` uses the first layer
+without importing pydantic.
 """
 
 from __future__ import annotations
 
-import hashlib
-import importlib
-import importlib.util
 import os
 import signal
 import stat
 import sys
 import threading
 import time
-import traceback
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -153,6 +150,8 @@ def file_state(path: str) -> FileState | None:
 
 def _digest(path: str) -> bytes | None:
     """Hash a small regular file; unreadable files are fingerprinted by stat alone."""
+    import hashlib
+
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except OSError:
@@ -274,6 +273,8 @@ def _nearest_existing_dir(path: str) -> str:
 
 def watchfiles_available() -> bool:
     """Tell whether the optional ``watchfiles`` package can be imported."""
+    import importlib.util
+
     return importlib.util.find_spec("watchfiles") is not None
 
 
@@ -406,7 +407,7 @@ class FileWatcher:
             self._run_polling()
         except Exception:  # a watcher must report, never die silently
             self._log("the file watcher failed; changes are no longer seen:")
-            traceback.print_exc()
+            _print_exc()
 
     def _run_polling(self) -> None:
         while not self._stop.wait(self.poll_interval):
@@ -414,6 +415,8 @@ class FileWatcher:
 
     def _run_watchfiles(self) -> None:
         """Check on every batch of events; returns only to fall back to polling."""
+        import importlib
+
         watchfiles: Any = importlib.import_module("watchfiles")
         either = _Either(self._stop, self._restart)
         safety_ms = int(self.poll_interval * SAFETY_CHECK_FACTOR * 1000)
@@ -480,7 +483,13 @@ class FileWatcher:
             self._on_change(paths)
         except Exception:
             self._log("error in a change callback:")
-            traceback.print_exc()
+            _print_exc()
+
+
+def _print_exc() -> None:
+    import traceback
+
+    traceback.print_exc()
 
 
 # --- Settings ------------------------------------------------------------------------------

@@ -32,13 +32,15 @@ import errno
 import os
 import selectors
 import signal
-import subprocess
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from envconf.render.process import ExecError, check_exec_size, reset_signals, resolve_command
+
+if TYPE_CHECKING:
+    import subprocess
 
 __all__ = ["FORWARDED", "Supervisor", "exit_status", "forwarded_signals"]
 
@@ -225,6 +227,8 @@ class Supervisor:
         Raises:
             OSError: it could not be started (not found, not executable).
         """
+        import subprocess
+
         options: dict[str, Any] = {}
         child_env = dict(env)
         if user and os.geteuid() == 0:

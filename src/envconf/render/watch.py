@@ -18,10 +18,8 @@ from __future__ import annotations
 
 import contextlib
 import os
-import queue
 import shlex
 import signal
-import traceback
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -29,19 +27,11 @@ from typing import TYPE_CHECKING, Any
 from envconf.errors import EnvconfError, RenderError, UsageError
 from envconf.render.plan import ENGINE_SUFFIXES
 from envconf.templating import VariableResolver
-from envconf.watching import (
-    FileState,
-    FileWatcher,
-    Snapshot,
-    WatchTarget,
-    file_state,
-    most_specific,
-    snapshot,
-)
 
 if TYPE_CHECKING:
     from envconf.render.command import RenderOptions
     from envconf.render.writer import Output
+    from envconf.watching import FileState, FileWatcher, Snapshot, WatchTarget
 
 __all__ = ["DEFAULT_SECRETS_DIR", "RenderSession", "parse_signal", "run_supervised"]
 
@@ -101,6 +91,8 @@ class _RecordingResolver(VariableResolver):
         file_name = name + self.file_suffix if self.file_suffix else ""
         path = self.env.get(file_name) if file_name else None
         if path and path not in self.files:
+            from envconf.watching import file_state
+
             self.files[path] = (file_name, file_state(path))
         return super().lookup(name)
 
@@ -123,6 +115,8 @@ class RenderSession:
 
     def static_targets(self) -> list[WatchTarget]:
         """Every input known before rendering (``VAR_FILE`` targets are learnt by rendering)."""
+        from envconf.watching import WatchTarget, settings_targets
+
         targets = [
             WatchTarget(spec.partition(":")[0], "template") for spec in self.options.template
         ]
@@ -132,8 +126,6 @@ class RenderSession:
                 WatchTarget(self.options.template_dir, "template dir", True, True, suffixes)
             )
         if self.settings_class is not None:
-            from envconf.watching import settings_targets
-
             targets.extend(settings_targets(self.settings_class, env=self.env))
         else:
             targets.append(WatchTarget(DEFAULT_SECRETS_DIR, "secrets dir", tree=True))
@@ -141,6 +133,8 @@ class RenderSession:
 
     def var_file_targets(self) -> tuple[list[WatchTarget], Snapshot]:
         """The ``VAR_FILE`` targets of the last pass and their states before it read them."""
+        from envconf.watching import WatchTarget
+
         targets = [WatchTarget(path, name) for path, (name, _) in self.var_files.items()]
         return targets, {path: state for path, (_, state) in self.var_files.items()}
 
@@ -258,6 +252,8 @@ class _WatchLoop:
         self.supervisor = supervisor
         self.reloader = reloader
         self.watcher = watcher
+        import queue
+
         self.changes: queue.SimpleQueue[list[str]] = queue.SimpleQueue()
         self.wake_r, self.wake_w = os.pipe()
         os.set_blocking(self.wake_r, False)
@@ -275,20 +271,21 @@ class _WatchLoop:
             while os.read(self.wake_r, 4096):
                 pass
         paths: set[str] = set()
-        while True:
-            try:
-                paths.update(self.changes.get_nowait())
-            except queue.Empty:
-                break
+        while not self.changes.empty():
+            paths.update(self.changes.get_nowait())
         if not paths:
             return
         try:
             self.rerender(sorted(paths))
         except Exception:  # envconf is PID 1: a bug here must not take the app down
+            import traceback
+
             self.session.log("internal error while re-rendering; the app keeps running:")
             traceback.print_exc()
 
     def rerender(self, paths: list[str]) -> None:
+        from envconf.watching import most_specific, snapshot
+
         log = self.session.log
         paths = most_specific(paths)
         shown = ", ".join(paths[:3]) + (f" and {len(paths) - 3} more" if len(paths) > 3 else "")
@@ -340,8 +337,13 @@ def run_supervised(options: RenderOptions, env: dict[str, str], log: Log) -> int
 
         wait_for(options.wait, options.timeout, log)
     session = RenderSession(options, env, log)
-    static = session.static_targets() if options.watch else []
-    before = snapshot(static)
+    static: list[WatchTarget] = []
+    before: Snapshot = {}
+    if options.watch:
+        from envconf.watching import snapshot
+
+        static = session.static_targets()
+        before = snapshot(static)  # before the render reads anything
     outputs = session.render()
     session.write(outputs, only_changed=False)
     if outputs:
@@ -368,6 +370,8 @@ def _start_watching(
     static: list[WatchTarget],
     before: Snapshot,
 ) -> FileWatcher:
+    from envconf.watching import FileWatcher
+
     interval = options.poll_interval if options.poll_interval is not None else 1.0
     reloader = _Reloader(supervisor, options, env, log)
     loop: _WatchLoop | None = None
