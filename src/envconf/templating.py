@@ -341,10 +341,13 @@ def _jinja_line(exc: BaseException, template: str) -> int:
     line = getattr(exc, "lineno", None)
     if isinstance(line, int):
         return line
+    # Templates are compiled without a name (so no file name ever enters generated code);
+    # Jinja's rewritten traceback then names their frames "<template>".
+    names = (template, "<template>")
     tb = exc.__traceback__
     found = 1
     while tb is not None:
-        if tb.tb_frame.f_code.co_filename == template:
+        if tb.tb_frame.f_code.co_filename in names:
             found = tb.tb_lineno
         tb = tb.tb_next
     return found
