@@ -1,8 +1,9 @@
 """Read secret files (``VAR_FILE`` targets, ``secrets_dir`` entries) safely.
 
 Shared by the loader and ``envconf render``, so it imports only the standard library.
-A secret file must be a regular file of at most 1 MiB of UTF-8; trailing newlines are
-stripped (as ``echo secret > file`` adds one) and every other byte is kept.
+A secret file must be a regular file of at most 1 MiB of UTF-8; a leading byte order mark
+and trailing newlines are stripped (as ``echo secret > file`` adds one) and every other
+byte is kept.
 """
 
 from __future__ import annotations
@@ -58,7 +59,7 @@ def read_secret_file(path: str) -> str:
         os.close(fd)
     data = b"".join(chunks)
     try:
-        text = data.decode("utf-8")
+        text = data.decode("utf-8-sig")  # a BOM (Notepad's) is not part of the secret
     except UnicodeDecodeError as exc:
         raise SecretFileError(f"{path}: not valid UTF-8 (byte {exc.start})") from None
     return text.rstrip("\r\n")

@@ -297,11 +297,19 @@ class _YamlBuilder:
 
     def problem(self, line: int, message: str) -> None:
         line = _editor_line(self.line_map, line)
-        self.problems.append(_problem(self.label, line, message, self.here()))
+        key = self.here()
+        if message.startswith(_TOO_DEEP):
+            key = _shallow(key)
+        self.problems.append(_problem(self.label, line, message, key))
 
     def fatal(self, line: int, message: str) -> NoReturn:
         self.problem(line, message)
         raise ConfigError(self.problems)
+
+
+def _shallow(key: str) -> str:
+    """The first levels of a too-deep key: enough to find it, short enough to read."""
+    return ".".join(key.partition("[")[0].split(".")[:3])
 
 
 def _finish(frame: _Frame) -> _Node:
@@ -715,13 +723,13 @@ def _native_tree(
         if isinstance(value, dict):
             if len(here) >= MAX_DEPTH:
                 line = _line_for(lines, here)
-                problems.append(_problem(label, line, _TOO_DEEP, ".".join(here)))
+                problems.append(_problem(label, line, _TOO_DEEP, _shallow(".".join(here))))
                 continue
             tree[key] = _native_tree(value, label, lines, problems, here)
             continue
         line = _line_for(lines, here)
         if isinstance(value, list) and _nests_deeper(value, MAX_DEPTH - len(here)):
-            problems.append(_problem(label, line, _TOO_DEEP, ".".join(here)))
+            problems.append(_problem(label, line, _TOO_DEEP, _shallow(".".join(here))))
         tree[key] = _leaf(value, label, line)
     return tree
 
