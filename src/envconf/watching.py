@@ -247,6 +247,8 @@ def watch_dirs(targets: Iterable[WatchTarget], current: Mapping[str, FileState |
         path = os.path.abspath(target.path)
         if target.tree:
             dirs.add(_nearest_existing_dir(path))
+            if os.path.islink(path):  # repointing the link happens in its parent
+                dirs.add(_nearest_existing_dir(os.path.dirname(path)))
             if target.recursive:
                 prefix = path.rstrip(os.sep) + os.sep
                 for entry, state in current.items():
@@ -340,6 +342,7 @@ class FileWatcher:
         self._on_change = on_change
         self._log = log or _stderr_log
         self._lock = threading.Lock()
+        self._checking = threading.Lock()  # one check at a time: a change is reported once
         self._targets: tuple[WatchTarget, ...] = ()
         self._baseline: Snapshot = {}
         self._generation = 0
@@ -452,7 +455,14 @@ class FileWatcher:
                 self.check()
 
     def check(self) -> None:
-        """Compare the targets with the baseline now; on a change, settle and report it."""
+        """Compare the targets with the baseline now; on a change, settle and report it.
+
+        The watcher's thread calls this; a program may too (checks never overlap).
+        """
+        with self._checking:
+            self._check()
+
+    def _check(self) -> None:
         with self._lock:
             targets, baseline, generation = self._targets, self._baseline, self._generation
         last = snapshot(targets)
