@@ -16,7 +16,7 @@ class Winner:
     leaf: Leaf
     beaten: list[Leaf] = field(default_factory=list)
     #: Position of the winning layer, higher for higher precedence (later files too).
-    order: int = 0
+    order: int = field(default=0, compare=False)
 
 
 Merged = dict[str, Union["Merged", Winner]]
