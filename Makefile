@@ -28,7 +28,7 @@ demo: $(STAMP)
 	cd examples/demo && PATH="$(CURDIR)/$(BIN):$$PATH" sh ./run-demo.sh
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -q -p no:cacheprovider
+	$(BIN)/python -m pytest -p no:cacheprovider
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests $(wildcard bench) examples
