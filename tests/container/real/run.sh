@@ -5,13 +5,15 @@
 #   engine   use the one that answers; else, as root, install Debian's docker.io and start
 #            a private dockerd (own socket, data root and log under a temp dir), stopped
 #            again by its PID on exit
-#   image    debootstrap a bookworm minbase with python3 + python3-venv, `docker import`
-#            it; the tarball is cached in $IMAGE_CACHE. Wheels are built on the host, so
+#   image    debootstrap a bookworm minbase with python3 + python3-venv (and a copy with
+#            Debian's nginx), `docker import` them; the tarballs are cached in
+#            $IMAGE_CACHE. Without root or debootstrap (a laptop), pull python:3.11-slim-
+#            bookworm and nginx:1.27 instead. Wheels are built on the host, so
 #            `docker build` needs no network
 #   webapp   read-only, tmpfs /tmp, uid 10001, secrets bind-mounted: rendered config,
 #            HTTP answer, missing variable, SIGTERM as PID 1 (+ a negative control that
 #            must take the whole stop timeout), data volume, `envconf check` without it
-#   swarm    both stacks of examples/swarm plus swarm-override.yaml (dnsrr): replicas,
+#   swarm    both stacks of examples/swarm plus swarm-override-*.yaml (dnsrr): replicas,
 #            configs and secrets rendered in the tasks, the client stack reaches the app
 #            over the external overlay network, scaling renders the new replicas too
 #
@@ -33,7 +35,9 @@
 # - Swarm: `swarm init --advertise-addr 127.0.0.1` works; overlay networks work (VXLAN is
 #   built in), also between two stacks on an attachable external network. IPVS is not
 #   built in (no /proc/sys/net/ipv4/vs): VIP endpoints and the ingress routing mesh cannot
-#   work, hence endpoint_mode: dnsrr and host-mode ports in swarm-override.yaml.
+#   work, hence endpoint_mode: dnsrr and host-mode ports in swarm-override-*.yaml. (Tried:
+#   a VIP service answers "No route to host" on its VIP, an ingress port never answers,
+#   and dockerd logs "Could not get ipvs family information from the kernel".)
 # - No image registry answers (lookups fail at once): no image can be pulled, so the
 #   Dockerfile's `# syntax=` line (a frontend image) is dropped from the build copy,
 #   `stack deploy` runs with --resolve-image never, and nginx comes from Debian.
@@ -54,6 +58,11 @@ RECIPE=v1
 LABEL=envconf-ct
 STOP_TIMEOUT=10
 export DOCKER_BUILDKIT=1
+# The host's envconf and pip: the Makefile's virtualenv, else what is on PATH.
+HOST_PYTHON=$ROOT/.venv/bin/python
+[[ -x $HOST_PYTHON ]] || HOST_PYTHON=$(command -v python3)
+ENVCONF=$ROOT/.venv/bin/envconf
+[[ -x $ENVCONF ]] || ENVCONF=$(command -v envconf || echo envconf)
 
 PASSED=0
 FAILED=0
@@ -129,6 +138,7 @@ stop_own_dockerd() {
     if [[ -s $pidfile ]] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
         kill -TERM "$(cat "$pidfile")" 2>/dev/null
     fi
+    say "dockerd stopped after $((SECONDS - deadline + 30)) s"
     OWN_DOCKERD_PID=
     # Layers stay mounted if dockerd died hard; unmount before removing the data root.
     local mounts
@@ -160,11 +170,11 @@ cleanup() {
             DT=60 d swarm leave --force >/dev/null 2>&1
         fi
         local ids
-        ids=$(DT=30 d ps -aq --filter "label=$LABEL")
-        [[ -z $ids ]] || DT=60 d rm -f -v $ids >/dev/null 2>&1
-        ids=$(DT=30 d volume ls -q --filter "label=$LABEL")
-        [[ -z $ids ]] || DT=60 d volume rm -f $ids >/dev/null 2>&1
-        DT=30 d volume rm -f webapp_webapp-data >/dev/null 2>&1
+        mapfile -t ids < <(DT=30 d ps -aq --filter "label=$LABEL")
+        ((${#ids[@]} == 0)) || DT=60 d rm -f -v "${ids[@]}" >/dev/null 2>&1
+        mapfile -t ids < <(DT=30 d volume ls -q --filter "label=$LABEL")
+        ((${#ids[@]} == 0)) || DT=60 d volume rm -f "${ids[@]}" >/dev/null 2>&1
+        ((SWARM_USED)) && DT=30 d volume rm -f webapp_webapp-data >/dev/null 2>&1
     fi
     stop_own_dockerd
     if ((FAILED)) || ((status)); then
@@ -318,20 +328,31 @@ build_base_tarballs() {
     return $status
 }
 
+# Where debootstrap cannot run (a laptop without root or Debian), an engine that can pull
+# gives the same bases: Debian bookworm's Python 3.11 and the official nginx image.
+bases_from_registry() {
+    say "no debootstrap here: pulling python:3.11-slim-bookworm and nginx:1.27 instead"
+    DT=600 d pull -q python:3.11-slim-bookworm >/dev/null && DT=600 d pull -q nginx:1.27 >/dev/null &&
+        d tag python:3.11-slim-bookworm "$BASE_IMAGE" && d tag nginx:1.27 "$NGINX_IMAGE"
+}
+
 step "base images"
 BASE_TAR=$IMAGE_CACHE/envconf-base-$SUITE-$RECIPE.tar.gz
 NGINX_TAR=$IMAGE_CACHE/envconf-nginx-$SUITE-$RECIPE.tar.gz
 if [[ -s $BASE_TAR && -s $NGINX_TAR ]]; then
     say "cached: $BASE_TAR"
 elif [[ $(id -u) -ne 0 ]] || ! command -v debootstrap >/dev/null; then
-    give_up "no base image: $BASE_TAR is not cached and building it needs root and debootstrap"
+    bases_from_registry ||
+        give_up "no base image: $BASE_TAR is not cached, building it needs root and debootstrap, and no registry answers"
 elif ! build_base_tarballs; then
     bad "debootstrap the base image tarballs (log above)"
     exit 1
 fi
-if ! DT=300 d import --change 'CMD ["python3"]' "$BASE_TAR" "$BASE_IMAGE" >/dev/null ||
-    ! DT=300 d import --change 'CMD ["nginx", "-g", "daemon off;"]' --change 'EXPOSE 80' \
-        "$NGINX_TAR" "$NGINX_IMAGE" >/dev/null; then
+if [[ -s $BASE_TAR && -s $NGINX_TAR ]] && {
+    ! DT=300 d import --change 'CMD ["python3"]' "$BASE_TAR" "$BASE_IMAGE" >/dev/null ||
+        ! DT=300 d import --change 'CMD ["nginx", "-g", "daemon off;"]' --change 'EXPOSE 80' \
+            "$NGINX_TAR" "$NGINX_IMAGE" >/dev/null
+}; then
     bad "docker import of the cached base tarballs"
     exit 1
 fi
@@ -340,8 +361,7 @@ fi
 
 # The build context is a copy: the example stays untouched, and wheels go in the copy.
 webapp_context() {
-    local ctx=$WORK/webapp venv_python=$ROOT/.venv/bin/python
-    [[ -x $venv_python ]] || venv_python=python3
+    local ctx=$WORK/webapp
     cp -a "$ROOT/examples/webapp" "$ctx"
     rm -rf "$ctx/wheelhouse" && mkdir "$ctx/wheelhouse"
     # A `# syntax=` line makes BuildKit pull a frontend image: impossible without a
@@ -364,8 +384,8 @@ webapp_context() {
     # envconf itself, then its dependencies as binary wheels for the image's Python
     # (which may differ from the host's) and this machine's architecture.
     {
-        timeout 300 "$venv_python" -m pip wheel --no-deps -q -w "$ctx/wheelhouse" "$ROOT" &&
-            timeout 300 "$venv_python" -m pip download -q --only-binary=:all: \
+        timeout 300 "$HOST_PYTHON" -m pip wheel --no-deps -q -w "$ctx/wheelhouse" "$ROOT" &&
+            timeout 300 "$HOST_PYTHON" -m pip download -q --only-binary=:all: \
                 --python-version "$py_tag" --implementation cp \
                 --platform "manylinux2014_$(uname -m)" --platform "manylinux_2_28_$(uname -m)" \
                 -d "$ctx/wheelhouse" "$ctx"/wheelhouse/envconf-*.whl
@@ -373,7 +393,7 @@ webapp_context() {
         tail -20 "$LOGS/wheels.log"
         return 1
     }
-    ls "$ctx/wheelhouse" | sed 's/^/  /'
+    find "$ctx/wheelhouse" -name '*.whl' -printf '  %f\n' | sort
 }
 
 step "webapp image"
@@ -390,7 +410,9 @@ else
     exit 1
 fi
 
+# shellcheck source=webapp.sh
 source "$HERE/webapp.sh"
+# shellcheck source=swarm.sh
 source "$HERE/swarm.sh"
 
 step "webapp container"

@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034 # OWN_SWARM and SWARM_USED are run.sh's
 # Sourced by run.sh: both stacks of examples/swarm on a single-node Swarm of our own.
 # Uses run.sh's helpers and webapp.sh's (contains, json_is, http_get, SECRET).
 
@@ -16,7 +17,7 @@ replicas_are() {
         (($(tasks "$1" | wc -l) == $2))
 }
 
-# in_task CONTAINER PYTHON: run Python in a task container (no curl in the image).
+# task_get CONTAINER PATH: a GET to the app from inside its task (the image has no curl).
 task_get() {
     DT=30 d exec "$1" python -c 'import sys, urllib.request
 sys.stdout.write(urllib.request.urlopen("http://127.0.0.1:8000" + sys.argv[1], timeout=5).read().decode())' "$2"
@@ -91,6 +92,16 @@ new_replica_renders() {
     [[ -n $new ]] && task_rendered "$new"
 }
 
+render_proxy_conf() {
+    (cd "$STACKS" && env -u UPSTREAM -u LISTEN_PORT -u SERVER_NAME "$ENVCONF" \
+        render -t ../nginx-proxy/templates/default.conf.template:proxy.conf) \
+        >"$LOGS/proxy-conf.log" 2>&1 || {
+        sed 's/^/    /' "$LOGS/proxy-conf.log"
+        return 1
+    }
+    contains "$STACKS/proxy.conf" "server webapp:8000;" && contains "$STACKS/proxy.conf" "listen      8080;"
+}
+
 deploy() {
     local stack=$1 file=$2 override=$3
     DT=120 d stack deploy --resolve-image never -c "$STACKS/$file" -c "$HERE/$override" "$stack" \
@@ -139,14 +150,12 @@ swarm_tests() {
     fi
     printf '%s' "$SECRET" | DT=30 d secret create db_password - >/dev/null
 
-    # The stacks' directory is a copy: proxy.conf is rendered into it, as the example's
-    # README does before a deploy, with envconf's envsubst engine.
-    STACKS=$WORK/swarm
-    cp -a "$ROOT/examples/swarm" "$STACKS"
-    UPSTREAM=webapp:8000 LISTEN_PORT=8080 "$ROOT/.venv/bin/envconf" render \
-        --template "$ROOT/examples/nginx-proxy/templates/default.conf.template:proxy.conf" \
-        --output-dir "$STACKS" --filter '^(UPSTREAM|LISTEN_PORT|SERVER_NAME)$' >/dev/null 2>&1 ||
-        say "  could not render proxy.conf"
+    # The stacks' directory is a copy, where proxy.conf is rendered the way the example's
+    # README does it before a deploy (envconf's envsubst engine, default upstream).
+    mkdir -p "$WORK/examples"
+    cp -a "$ROOT/examples/swarm" "$ROOT/examples/nginx-proxy" "$WORK/examples/"
+    STACKS=$WORK/examples/swarm
+    check "proxy.conf renders from the nginx-proxy template as the README says" render_proxy_conf
 
     if deploy webapp stack-app.yaml swarm-override-app.yaml &&
         wait_replicas "$APP_SERVICE" 2 && wait_replicas "$PROXY_SERVICE" 1; then

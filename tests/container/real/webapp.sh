@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by run.sh: examples/webapp as one container, the way `docker run` users run it.
 # Uses run.sh's helpers (d, check, ok, bad, wait_until, say) and its variables.
 
@@ -99,6 +100,7 @@ rendered_in_container() {
 app_is_pid1() {
     local cmdline uid
     cmdline=$(d exec envconf-ct-web sh -c 'tr "\0" " " </proc/1/cmdline') || return 1
+    # shellcheck disable=SC2016 # awk's own $2
     uid=$(d exec envconf-ct-web awk '/^Uid:/ {print $2}' /proc/1/status) || return 1
     say "  PID 1: '$cmdline' as uid $uid"
     [[ $cmdline == "python -m webapp " && $uid == 10001 ]]
