@@ -18,7 +18,8 @@ MOUNTINFO = r"""22 27 0:21 / /proc rw,relatime - proc proc rw
 27 1 254:0 / / rw,relatime - ext4 /dev/vda rw
 36 27 98:0 /mnt1 {base}/with\040space rw,noatime master:1 - ext3 /dev/root rw
 37 27 98:0 /mnt2 {base}/tab\011and\134backslash rw - ext3 /dev/root rw
-38 27 0:44 / {base}/plain rw - tmpfs tmpfs rw
+38 27 254:16 / {base}/plain rw - ext4 /dev/vdb rw
+39 27 0:44 / {base}/memory rw - tmpfs tmpfs rw
 """
 
 
@@ -40,6 +41,7 @@ def test_mount_points_decode_octal_escapes(mountinfo: str, tmp_path: Path) -> No
         f"{tmp_path}/with space",
         f"{tmp_path}/tab\tand\\backslash",
         f"{tmp_path}/plain",
+        f"{tmp_path}/memory",
     ]
 
 
@@ -64,6 +66,11 @@ def test_a_path_beside_a_mount_point_is_not_on_a_volume(mountinfo: str, tmp_path
     assert not on_volume(tmp_path / "plainly", mountinfo)
 
 
+def test_an_in_memory_mount_is_not_a_volume(mountinfo: str, tmp_path: Path) -> None:
+    (tmp_path / "memory").mkdir()
+    assert not on_volume(tmp_path / "memory", mountinfo)
+
+
 def test_a_missing_path_is_not_on_a_volume(mountinfo: str, tmp_path: Path) -> None:
     assert not on_volume(tmp_path / "plain" / "missing", mountinfo)
 
@@ -71,21 +78,27 @@ def test_a_missing_path_is_not_on_a_volume(mountinfo: str, tmp_path: Path) -> No
 PROBE = """
 import sys
 from envconf.volumes import on_volume
-mounted, beside = sys.argv[1:]
-print(on_volume(mounted), on_volume(mounted + "/sub"), on_volume(beside))
+mounted, beside, memory = sys.argv[1:]
+print(on_volume(mounted), on_volume(mounted + "/sub"), on_volume(beside), on_volume(memory))
 """
 
 
-def test_a_real_tmpfs_mount_is_a_volume(tmp_path: Path) -> None:
+def test_a_real_bind_mount_is_a_volume_and_a_tmpfs_is_not(tmp_path: Path) -> None:
     unshare = shutil.which("unshare")
     if unshare is None:
         pytest.skip("util-linux unshare is not installed")
     if not same_device_as_root(tmp_path):
         pytest.skip(f"{tmp_path} is itself on a separate filesystem")
     mounted, beside = tmp_path / "data", tmp_path / "beside"
-    mounted.mkdir()
-    beside.mkdir()
-    script = 'mount -t tmpfs envconf-test "$1" && mkdir "$1/sub" && exec "$2" -c "$3" "$1" "$4"'
+    source, memory = tmp_path / "volume-source", tmp_path / "memory"
+    for directory in (mounted, beside, source, memory):
+        directory.mkdir()
+    # A Docker named volume is a bind mount of a host directory: same device, listed in
+    # mountinfo. A tmpfs is a mount too, but it dies with the container.
+    script = (
+        'mount --bind "$5" "$1" && mkdir "$1/sub" && mount -t tmpfs envconf-test "$6"'
+        ' && exec "$2" -c "$3" "$1" "$4" "$6"'
+    )
     flags = ["--mount", "--propagation", "private"]
     if os.geteuid() != 0:
         flags.append("--map-root-user")
@@ -101,6 +114,8 @@ def test_a_real_tmpfs_mount_is_a_volume(tmp_path: Path) -> None:
             sys.executable,
             PROBE,
             str(beside),
+            str(source),
+            str(memory),
         ],
         capture_output=True,
         text=True,
@@ -108,7 +123,7 @@ def test_a_real_tmpfs_mount_is_a_volume(tmp_path: Path) -> None:
     )
     if result.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs in a mount namespace here: {result.stderr.strip()}")
-    assert result.stdout.split() == ["True", "True", "False"]
+    assert result.stdout.split() == ["True", "True", "False", "False"]
 
 
 class Store(BaseModel):

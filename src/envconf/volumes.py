@@ -27,31 +27,58 @@ def _unescape(field: str) -> str:
     return "".join(out)
 
 
-def mount_points(mountinfo: str = MOUNTINFO) -> list[str]:
-    """Every mount point listed in ``/proc/self/mountinfo`` (empty when unreadable)."""
+#: File systems that live in memory: a mount of one is not persistent storage.
+MEMORY_FS = frozenset({"tmpfs", "ramfs"})
+
+
+def mounts(mountinfo: str = MOUNTINFO) -> list[tuple[str, str]]:
+    """Every (mount point, file system type) in ``/proc/self/mountinfo`` (empty if unreadable)."""
+    found: list[tuple[str, str]] = []
     try:
         with open(mountinfo, encoding="utf-8", errors="replace") as handle:
-            return [_unescape(line.split()[4]) for line in handle if len(line.split()) > 4]
+            for line in handle:
+                fields = line.split()
+                if len(fields) < 5:
+                    continue
+                tail = fields[fields.index("-") + 1 :] if "-" in fields else []
+                found.append((_unescape(fields[4]), tail[0] if tail else ""))
     except OSError:
         return []
+    return found
+
+
+def mount_points(mountinfo: str = MOUNTINFO) -> list[str]:
+    """Every mount point listed in ``/proc/self/mountinfo`` (empty when unreadable)."""
+    return [point for point, _ in mounts(mountinfo)]
+
+
+def _covering_mount(real: str, table: list[tuple[str, str]]) -> tuple[str, str] | None:
+    """The deepest mount at or above ``real``, other than ``/``."""
+    best: tuple[str, str] | None = None
+    for point, fstype in table:
+        inside = real == point or real.startswith(point.rstrip("/") + "/")
+        if point != "/" and inside and (best is None or len(point) >= len(best[0])):
+            best = (point, fstype)
+    return best
 
 
 def on_volume(path: str | os.PathLike[str], mountinfo: str = MOUNTINFO) -> bool:
-    """Whether ``path`` lives on a mount other than the root filesystem.
+    """Whether ``path`` lives on persistent storage other than the root filesystem.
 
-    True when its device differs from ``/``'s, or a mount point other than ``/`` lies
-    at or above it (bind mounts share the device of their source).
+    True when a mount point other than ``/`` lies at or above it (bind mounts, which is
+    what Docker volumes are, share the device of their source), or its device differs
+    from ``/``'s, unless that mount is an in-memory file system (tmpfs), which is lost
+    with the container just like the root's writable layer.
     """
     real = os.path.realpath(path)
     try:
-        if os.stat(real).st_dev != os.stat("/").st_dev:
-            return True
+        different_device = os.stat(real).st_dev != os.stat("/").st_dev
     except OSError:
         return False
-    for point in mount_points(mountinfo):
-        if point != "/" and (real == point or real.startswith(point.rstrip("/") + "/")):
-            return True
-    return False
+    covering = _covering_mount(real, mounts(mountinfo))
+    if covering is not None:
+        return covering[1] not in MEMORY_FS
+    return different_device
 
 
 def _marked(annotation: Any) -> bool:
