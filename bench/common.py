@@ -11,6 +11,7 @@ else a Python loop that alternates the commands run by run.
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import shlex
@@ -62,6 +63,10 @@ def compare_inprocess(
         numbers[name] = max(1, int(sample_seconds / single))
     samples: dict[str, list[float]] = {name: [] for name in candidates}
     names = list(candidates)
+    # Every library shares this interpreter: freeze what is loaded so that a full collection
+    # triggered by one candidate's garbage does not also walk the other libraries' modules.
+    gc.collect()
+    gc.freeze()
     for round_ in range(runs):
         for name in _rotated(names, round_):
             number = numbers[name]
@@ -79,8 +84,8 @@ def compare_commands(
     commands: Mapping[str, Sequence[str]],
     *,
     runs: int = 30,
-    rounds: int = 5,
-    warmup: int = 3,
+    rounds: int = 10,
+    warmup: int = 1,
     env: Mapping[str, str] | None = None,
     cwd: str | None = None,
     export: str | None = None,
@@ -103,7 +108,10 @@ def compare_commands(
             times = _python_round(order, commands, per_round, warmup, env, cwd)
         for name in order:
             samples[name].extend(times[name])
-    return {name: {**summary(s), "tool": tool} for name, s in samples.items()}
+    return {
+        name: {**summary(s), "tool": tool, "rounds": rounds, "warmup": warmup}
+        for name, s in samples.items()
+    }
 
 
 def _hyperfine_round(
@@ -131,13 +139,18 @@ def _hyperfine_round(
         ]
         for name in order:
             argv += ["-n", name, shlex.join(commands[name])]
-        subprocess.run(
+        done = subprocess.run(
             argv,
-            check=True,
             env=dict(env) if env is not None else None,
             cwd=cwd,
             stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
         )
+        if done.returncode != 0:
+            raise RuntimeError(f"hyperfine failed: {done.stderr[-800:]}")
+        if "outliers" in done.stderr:
+            log("hyperfine: statistical outliers in this round (another job on the machine?)")
         with open(export) as handle:
             results = json.load(handle)["results"]
     return {name: list(result["times"]) for name, result in zip(order, results, strict=True)}

@@ -36,7 +36,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from common import log  # noqa: E402
-from workload import settings_workload, template_env  # noqa: E402
+from workload import PREFIX, settings_workload, template_env  # noqa: E402
 
 PYTHON = sys.executable
 _IMPORT_LINE = re.compile(r"import time:\s+(\d+) \|\s+(\d+) \|( *)(\S+)")
@@ -78,6 +78,54 @@ def importtime(code: list[str], runs: int = 7, cwd: Path | None = None) -> dict[
         "packages": top,
         "envconf_modules": dict(sorted(own.items(), key=lambda kv: -kv[1])[:12]),
         "envconf_total_ms": sum(own.values()),
+    }
+
+
+# --- envconf's own import -----------------------------------------------------------------
+
+_OWN_IMPORT = """
+import sys, time
+what = sys.argv[1]
+# Everything envconf.settings imports from outside envconf, loaded first.
+import contextvars, difflib, enum, io, json, math, stat, tomllib, warnings
+import dotenv.parser, pydantic_settings, yaml
+import dataclasses, re
+if what == "no-docstrings":
+    from pydantic._internal import _fields
+    _fields.extract_docstrings_from_cls = lambda cls, use_inspect=False: {}
+spent = {"dataclass": 0.0, "re.compile": 0.0}
+if what == "count":
+    def timed(fn, key):
+        def wrapper(*args, **kwargs):
+            start = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                spent[key] += time.perf_counter() - start
+        return wrapper
+    re.compile = timed(re.compile, "re.compile")
+    dataclasses._process_class = timed(dataclasses._process_class, "dataclass")
+start = time.perf_counter()
+import envconf.settings
+print(time.perf_counter() - start, spent["dataclass"], spent["re.compile"])
+"""
+
+
+def own_import(runs: int = 9) -> dict[str, float]:
+    """``import envconf.settings`` with its dependencies already loaded (ms, medians)."""
+    samples: dict[str, list[list[float]]] = {"as is": [], "no-docstrings": [], "count": []}
+    for _ in range(runs):
+        for what in samples:
+            done = subprocess.run(
+                [PYTHON, "-c", _OWN_IMPORT, what], capture_output=True, text=True, check=True
+            )
+            samples[what].append([float(x) * 1000 for x in done.stdout.split()])
+    med = {k: [statistics.median(col) for col in zip(*v, strict=True)] for k, v in samples.items()}
+    return {
+        "envconf's own import (dependencies preloaded)": med["as is"][0],
+        "... with attribute-docstring extraction stubbed out": med["no-docstrings"][0],
+        "... of which in dataclass creation": med["count"][1],
+        "... of which in re.compile at module level": med["count"][2],
     }
 
 
@@ -188,7 +236,7 @@ def load_profile(work_root: Path) -> dict[str, Any]:
             {"function": n, "cum_share": c, "self_share": s, "calls_per_load": k}
             for n, c, s, k in top
         ],
-        "what_if": _load_what_ifs(load),
+        "what_if": _load_what_ifs(cls, argv),
     }
 
 
@@ -199,7 +247,7 @@ def _short(filename: str) -> str:
     return os.path.basename(filename)
 
 
-def _load_what_ifs(load: Any) -> dict[str, float]:
+def _load_what_ifs(cls: Any, argv: list[str]) -> dict[str, float]:
     """Time the load with a patch applied, alternating with the unpatched load."""
     import envconf.settings as settings_mod
     import envconf.shape as shape_mod
@@ -220,21 +268,36 @@ def _load_what_ifs(load: Any) -> dict[str, float]:
     def no_origins(spec: Any, provenance: Any) -> dict[str, Any]:
         return {}
 
-    variants = {
-        "as is": (kind_of, origins_for),
-        "kind_of cached per annotation": (kind_cached, origins_for),
-        "origins not built at load (lazy)": (kind_of, no_origins),
-        "both": (kind_cached, no_origins),
+    prefixed = {k: v for k, v in os.environ.items() if k.upper().startswith(PREFIX)}
+    variants: dict[str, tuple[Any, Any, Any]] = {
+        "as is": (kind_of, origins_for, None),
+        "as is, env given as dict(os.environ)": (kind_of, origins_for, dict(os.environ)),
+        "kind_of cached per annotation": (kind_cached, origins_for, None),
+        "origins not built at load (lazy)": (kind_of, no_origins, None),
+        "both": (kind_cached, no_origins, None),
+        f"env holds only the {PREFIX}* variables (what filtering by prefix first saves)": (
+            kind_of,
+            origins_for,
+            prefixed,
+        ),
+        "all three": (kind_cached, no_origins, prefixed),
     }
     samples: dict[str, list[float]] = {name: [] for name in variants}
     try:
-        for _ in range(15):
-            for name, (kind, origins) in variants.items():
+        for _ in range(41):
+            for name, (kind, origins, env) in variants.items():
                 shape_mod.kind_of, settings_mod.origins_for = kind, origins
+
+                def load(env: Any = env) -> Any:
+                    return cls.load(argv=argv, env=env)
+
                 samples[name].append(timeit.timeit(load, number=30) / 30 * 1000)
     finally:
         shape_mod.kind_of, settings_mod.origins_for = kind_of, origins_for
-    return {name: statistics.median(values) for name, values in samples.items()}
+    return {
+        name: {"median": statistics.median(values), "min": min(values)}
+        for name, values in samples.items()
+    }
 
 
 # --- render -------------------------------------------------------------------------------
@@ -359,9 +422,9 @@ def main() -> None:
         "imports": {
             "python -c pass": importtime(["-c", "pass"]),
             "import pydantic_settings": importtime(["-c", "import pydantic_settings"]),
-            "import envconf; envconf.Settings": importtime(
-                ["-c", "import envconf; envconf.Settings"]
-            ),
+            # Not "envconf.Settings": its lazy importlib.import_module() is invisible to
+            # -X importtime, and so would be envconf.settings' own time.
+            "import envconf.settings": importtime(["-c", "import envconf.settings"]),
             "envconf render (envsubst templates)": importtime(
                 [
                     "-m",
@@ -376,6 +439,7 @@ def main() -> None:
             ),
         }
     }
+    result["own_import"] = own_import()
     log("profile: app start phases")
     result["app_phases"] = app_phases(args.work)
     log("profile: one load under cProfile, and what-ifs")

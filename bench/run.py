@@ -68,6 +68,11 @@ def ensure_peers(force: bool) -> dict[str, str]:
     return failed
 
 
+def _git(*args: str) -> str:
+    done = subprocess.run(["git", *args], capture_output=True, text=True, cwd=REPO)
+    return done.stdout.strip()
+
+
 def wait_quiet(limit: float) -> None:
     """Give a shared machine's other jobs a moment to finish (the run is timed either way)."""
     deadline = time.monotonic() + limit
@@ -118,15 +123,21 @@ def main() -> None:
         run_stage("process_bench.py", RESULTS / "process.json", runs)
     if "profile" in args.only:
         run_stage("profile_bench.py", RESULTS / "profile.json", [])
-    if "report" in args.only:
-        env = {
-            **os.environ,
-            "BENCH_ELAPSED": f"{time.perf_counter() - began:.0f}",
-            "BENCH_LOAD_START": f"{load_start:.2f}",
+    if set(args.only) - {"report"}:
+        meta = {
+            "elapsed_s": round(time.perf_counter() - began),
+            "load_start": round(load_start, 2),
+            "load_end": round(os.getloadavg()[0], 2),
+            "quick": quick,
+            "finished": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+            "commit": _git("rev-parse", "--short", "HEAD"),
+            "src_dirty": bool(_git("status", "--porcelain", "--", "src")),
         }
+        (RESULTS / "meta.json").write_text(json.dumps(meta, indent=2))
+    if "report" in args.only:
         argv = [str(venv_python()), str(HERE / "report.py"), "--results", str(RESULTS)]
         argv += ["--doc", str(args.doc)] + (["--quick"] if quick else [])
-        subprocess.run(argv, check=True, cwd=REPO, env=env)
+        subprocess.run(argv, check=True, cwd=REPO)
         log(f"wrote {args.doc}")
 
 
