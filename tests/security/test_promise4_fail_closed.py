@@ -85,6 +85,10 @@ CASES = [
          status=2),
     Case("dotenv-value-not-utf8", ".env:1", "not valid UTF-8",
          files={".env": b"APP_NAME=caf\xe9\n"}),
+    Case("yaml-interpolates-non-utf8-env", "app.yaml:2", "BAD holds bytes that are not valid UTF-8",
+         "name", files={"app.yaml": b"workers: 2\nname: ${BAD}\n"}, env={"BAD": b"caf\xe9"}),
+    Case("dotenv-interpolates-non-utf8-env", ".env:1", "not valid UTF-8", "name",
+         files={".env": b"APP_NAME=${BAD}\n"}, env={"BAD": b"caf\xe9"}),
     # --- .env syntax -----------------------------------------------------------------------
     Case("dotenv-unterminated-quote", ".env:1", "cannot be parsed", "APP_TOKEN",
          files={".env": b'APP_TOKEN="' + CANARY.encode() + b"\nAPP_WORKERS=2\n"},
@@ -257,3 +261,18 @@ def test_a_variable_too_large_for_execve_is_named_before_exec(tmp_path: Path) ->
     assert run.stdout == ""  # the app never ran
     assert "environment variable HUGE_VALUE is" in run.stderr
     assert CANARY not in run.stderr
+
+
+@pytest.mark.parametrize(
+    ("template", "text"),
+    [("a.conf.tmpl", "ok\nv=${BAD}\n"), ("b.conf.j2", "ok\nv={{ BAD }}\n"),
+     ("c.conf.j2", "ok\nv={{ env.BAD }}\n")],
+)  # fmt: skip
+def test_render_names_a_variable_that_is_not_utf8(template: str, text: str, tmp_path: Path) -> None:
+    (tmp_path / template).write_text(text)
+    run = envconf(["render", "-t", f"{template}:out"], cwd=tmp_path, env={"BAD": b"caf\xe9"})
+    run.assert_no_traceback()
+    assert run.returncode == 1
+    assert f"{template}:2" in run.stderr
+    assert "BAD" in run.stderr and "not valid UTF-8" in run.stderr
+    assert not (tmp_path / "out").exists()
