@@ -13,6 +13,9 @@
 #   webapp   read-only, tmpfs /tmp, uid 10001, secrets bind-mounted: rendered config,
 #            HTTP answer, missing variable, SIGTERM as PID 1 (+ a negative control that
 #            must take the whole stop timeout), data volume, `envconf check` without it
+#   watch    `envconf render --watch` as PID 1 with live_app.py (re-reads on SIGHUP): a
+#            template changed on the host through a bind mount changes the HTTP answer
+#            without a restart (one SIGHUP, same PID, RestartCount 0, same StartedAt)
 #   swarm    both stacks of examples/swarm plus swarm-override-*.yaml (dnsrr): replicas,
 #            configs and secrets rendered in the tasks, the client stack reaches the app
 #            over the external overlay network, scaling renders the new replicas too
@@ -412,10 +415,14 @@ fi
 
 # shellcheck source=webapp.sh
 source "$HERE/webapp.sh"
+# shellcheck source=watch.sh
+source "$HERE/watch.sh"
 # shellcheck source=swarm.sh
 source "$HERE/swarm.sh"
 
 step "webapp container"
 webapp_tests
+step "live configuration (--watch)"
+watch_tests
 step "swarm"
 swarm_tests
