@@ -7,7 +7,10 @@ keys without touching pydantic again on every load.
 
 from __future__ import annotations
 
+import contextlib
 import enum
+import functools
+import itertools
 import types
 import typing
 from dataclasses import dataclass, field
@@ -33,9 +36,21 @@ class FieldSpec:
     kind: Kind
     secret: bool
     default: Any
-    description: str | None
+    explicit_description: str | None
     env_name: str
     info: FieldInfo
+    owner: type[BaseModel] | None = None
+
+    @property
+    def description(self) -> str | None:
+        """``Field(description=...)``, else the attribute's docstring in the class source.
+
+        Docstrings are read here, only for help and docs: pydantic's
+        ``use_attribute_docstrings`` would parse every settings class' source at import.
+        """
+        if self.explicit_description or self.owner is None:
+            return self.explicit_description
+        return attribute_docstrings(self.owner).get(self.path[-1])
 
     @property
     def key(self) -> str:
@@ -120,8 +135,26 @@ def holds_secret(annotation: Any) -> bool:
     return any(holds_secret(arg) for arg in typing.get_args(strip_optional(annotation)))
 
 
+_KINDS: dict[Any, Kind] = {}
+
+
 def kind_of(annotation: Any) -> Kind:
-    """Classify a type: how raw YAML scalars and env strings should be read for it."""
+    """Classify a type: how raw YAML scalars and env strings should be read for it.
+
+    Cached per annotation: it runs for every YAML scalar of every load.
+    """
+    try:
+        return _KINDS[annotation]
+    except (KeyError, TypeError):
+        pass
+    kind = _classify(annotation)
+    # An unhashable annotation (rare) is simply classified every time.
+    with contextlib.suppress(TypeError):
+        _KINDS[annotation] = kind
+    return kind
+
+
+def _classify(annotation: Any) -> Kind:
     inner = strip_optional(annotation)
     if inner is Any or inner is object:
         return "any"
@@ -202,9 +235,10 @@ def build_spec(
             kind=kind_of(annotation),
             secret=is_secret(annotation),
             default=default,
-            description=_description(info),
+            explicit_description=_description(info),
             env_name=_env_name(prefix, delimiter or "__", child_path, case_sensitive),
             info=info,
+            owner=model,
         )
     return spec
 
@@ -253,3 +287,35 @@ def format_default(spec: FieldSpec) -> str:
         # Sorted by text: a set's own order changes with PYTHONHASHSEED, docs must not.
         return "{" + ", ".join(sorted(map(repr, value))) + "}" if value else "set()"
     return repr(value) if isinstance(value, str) else str(value)
+
+
+@functools.cache
+def attribute_docstrings(model: type[BaseModel]) -> dict[str, str]:
+    """The docstrings written under attributes in ``model``'s class body (``x: int = 1``
+    followed by a string literal), whitespace-normalised; empty when the source is unknown.
+    """
+    import ast
+    import inspect
+    import textwrap
+
+    try:
+        source = textwrap.dedent(inspect.getsource(model))
+        tree = ast.parse(source)
+    except (OSError, TypeError, SyntaxError):
+        return {}
+    found: dict[str, str] = {}
+    for node in tree.body:
+        if not isinstance(node, ast.ClassDef):
+            continue
+        body = node.body
+        for this, after in itertools.pairwise(body):
+            target = this.target if isinstance(this, ast.AnnAssign) else None
+            if (
+                isinstance(target, ast.Name)
+                and isinstance(after, ast.Expr)
+                and isinstance(after.value, ast.Constant)
+                and isinstance(after.value.value, str)
+            ):
+                found[target.id] = " ".join(after.value.value.split())
+        break
+    return found

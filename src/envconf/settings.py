@@ -7,11 +7,12 @@ of every leaf is kept on the instance for :func:`envconf.explain`.
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 from collections.abc import Mapping, Sequence
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel, PrivateAttr, ValidationError
@@ -75,11 +76,20 @@ class ClassState:
 
 @dataclass(frozen=True)
 class LoadReport:
-    """How a settings object was loaded: precedence, files considered, origins."""
+    """How a settings object was loaded: precedence, files considered, origins.
+
+    Origins are built on first use (``explain``), not at every load.
+    """
 
     precedence: tuple[str, ...]
     files: tuple[FileReport, ...]
-    origins: dict[str, Origin]
+    spec: ModelSpec | None = None
+    provenance: dict[tuple[str, ...], Provenance] = field(default_factory=dict)
+
+    @functools.cached_property
+    def origins(self) -> dict[str, Origin]:
+        """The :class:`Origin` of every leaf key, defaults included."""
+        return origins_for(self.spec, self.provenance) if self.spec is not None else {}
 
 
 _STATES: dict[type[Any], ClassState] = {}
@@ -214,7 +224,7 @@ def gather(
         if layer == "cli":
             trees[layer] = [cli_tree]
         elif layer == "env":
-            entries = [VarEntry(k, v, k) for k, v in environ.items()]
+            entries = _prefixed_entries(environ, state.index)
             tree, found = variables_layer(entries, state.index, source="env")
             trees[layer] = [tree]
             problems.extend(found)
@@ -250,8 +260,20 @@ def gather(
     ranks = {name: i for i, name in enumerate(("init", *state.precedence))}
     data, provenance, found = shape(merge_layers(ordered), state.spec, state.extra, ranks)
     problems.extend(found)
-    report = LoadReport(state.precedence, tuple(reports), {})
+    report = LoadReport(state.precedence, tuple(reports))
     return data, provenance, problems, report
+
+
+def _prefixed_entries(environ: Mapping[str, str], index: NameIndex) -> list[VarEntry]:
+    """Entries for the variables that carry the prefix (only those can name a key)."""
+    prefix = index.prefix
+    if not prefix:
+        return [VarEntry(k, v, k) for k, v in environ.items()]
+    size = len(prefix)
+    if index.case_sensitive:
+        return [VarEntry(k, v, k) for k, v in environ.items() if k.startswith(prefix)]
+    upper = prefix.upper()
+    return [VarEntry(k, v, k) for k, v in environ.items() if k[:size].upper() == upper]
 
 
 def origins_for(
@@ -300,7 +322,6 @@ class Settings(BaseSettings):
 
     model_config: ClassVar[SettingsConfigDict] = SettingsConfigDict(
         extra="forbid",
-        use_attribute_docstrings=True,
         validate_default=True,
         # Set here, not defaulted in class_state: pydantic-settings' own default (None)
         # would hide it, and an explicit ``secrets_dir=None`` must still turn it off.
@@ -400,6 +421,4 @@ class Settings(BaseSettings):
             raise ConfigError(
                 hide_secrets(problems, state.spec, provenance, _secret_values(state, environ))
             )
-        self._envconf_report = LoadReport(
-            report.precedence, report.files, origins_for(state.spec, provenance)
-        )
+        self._envconf_report = LoadReport(report.precedence, report.files, state.spec, provenance)
