@@ -45,7 +45,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/run.py
 
 fuzz: $(STAMP)
-	$(BIN)/python -m pytest -q -p no:cacheprovider tests/fuzz --hypothesis-seed=0
+	$(BIN)/python -m pytest -p no:cacheprovider tests/fuzz --hypothesis-seed=0
 
 test-container: $(STAMP)
 	IMAGE_CACHE=$(IMAGE_CACHE) bash tests/container/real/run.sh
