@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from envconf.errors import ConfigError
-from envconf.sources import formats
+from envconf.sources import yaml_format as formats
 from envconf.sources.formats import EnvEntry, parse_env_text, parse_structured
 from envconf.tree import Leaf, Scalar, Tree
 

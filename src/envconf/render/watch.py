@@ -29,9 +29,9 @@ from envconf.render.plan import ENGINE_SUFFIXES
 from envconf.templating import VariableResolver
 
 if TYPE_CHECKING:
+    from envconf.filewatch import FileState, FileWatcher, Snapshot, WatchTarget
     from envconf.render.command import RenderOptions
     from envconf.render.writer import Output
-    from envconf.watching import FileState, FileWatcher, Snapshot, WatchTarget
 
 __all__ = ["DEFAULT_SECRETS_DIR", "RenderSession", "parse_signal", "run_supervised"]
 
@@ -91,7 +91,7 @@ class _RecordingResolver(VariableResolver):
         file_name = name + self.file_suffix if self.file_suffix else ""
         path = self.env.get(file_name) if file_name else None
         if path and path not in self.files:
-            from envconf.watching import file_state
+            from envconf.filewatch import file_state
 
             self.files[path] = (file_name, file_state(path))
         return super().lookup(name)
@@ -115,7 +115,8 @@ class RenderSession:
 
     def static_targets(self) -> list[WatchTarget]:
         """Every input known before rendering (``VAR_FILE`` targets are learnt by rendering)."""
-        from envconf.watching import WatchTarget, settings_targets
+        from envconf.filewatch import WatchTarget
+        from envconf.watching import settings_targets
 
         targets = [
             WatchTarget(spec.partition(":")[0], "template") for spec in self.options.template
@@ -133,7 +134,7 @@ class RenderSession:
 
     def var_file_targets(self) -> tuple[list[WatchTarget], Snapshot]:
         """The ``VAR_FILE`` targets of the last pass and their states before it read them."""
-        from envconf.watching import WatchTarget
+        from envconf.filewatch import WatchTarget
 
         targets = [WatchTarget(path, name) for path, (name, _) in self.var_files.items()]
         return targets, {path: state for path, (_, state) in self.var_files.items()}
@@ -284,7 +285,7 @@ class _WatchLoop:
             traceback.print_exc()
 
     def rerender(self, paths: list[str]) -> None:
-        from envconf.watching import most_specific, snapshot
+        from envconf.filewatch import most_specific, snapshot
 
         log = self.session.log
         paths = most_specific(paths)
@@ -340,7 +341,7 @@ def run_supervised(options: RenderOptions, env: dict[str, str], log: Log) -> int
     static: list[WatchTarget] = []
     before: Snapshot = {}
     if options.watch:
-        from envconf.watching import snapshot
+        from envconf.filewatch import snapshot
 
         static = session.static_targets()
         before = snapshot(static)  # before the render reads anything
@@ -370,7 +371,7 @@ def _start_watching(
     static: list[WatchTarget],
     before: Snapshot,
 ) -> FileWatcher:
-    from envconf.watching import FileWatcher
+    from envconf.filewatch import FileWatcher
 
     interval = options.poll_interval if options.poll_interval is not None else 1.0
     reloader = _Reloader(supervisor, options, env, log)
