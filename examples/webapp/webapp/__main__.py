@@ -46,6 +46,14 @@ def main(argv: list[str]) -> int:
     # `docker stop` waits its whole timeout and then kills the app.
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
+
+    # Under `envconf render --watch` a changed template is re-rendered and the app gets
+    # SIGHUP: re-read the rendered logging config instead of dying (SIGHUP's default).
+    def _reload(signum: int, frame: FrameType | None) -> None:
+        setup_logging(settings)
+        log.info("SIGHUP received, reloaded %s", settings.logging_config or "logging defaults")
+
+    signal.signal(signal.SIGHUP, _reload)
     server = make_server(settings)
     host, port = server.server_address[:2]
     log.info("listening on %s:%s", host, port)
