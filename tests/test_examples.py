@@ -494,3 +494,33 @@ def test_webapp_configuration_reference_is_up_to_date() -> None:
         "examples/webapp/CONFIGURATION.md is stale; run in examples/webapp: "
         "envconf docs --settings webapp.settings:AppSettings > CONFIGURATION.md"
     )
+
+
+def test_webapp_reloads_its_logging_config_on_sighup_and_stops_on_sigterm(
+    tmp_path: Path, secret_file: Path, data_volume: Path
+) -> None:
+    import signal
+    import time
+
+    env = webapp_compose_env(secret_file, data_volume)
+    env.pop("APP_LOGGING_CONFIG", None)
+    env = {**env, "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONPATH": str(WEBAPP)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "webapp", "--port", "0", "--log-level", "INFO"],
+        env=env,
+        cwd=WEBAPP,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stderr is not None
+        assert "listening on" in proc.stderr.readline()
+        proc.send_signal(signal.SIGHUP)
+        assert "SIGHUP received" in proc.stderr.readline()
+        time.sleep(0.1)
+        assert proc.poll() is None  # SIGHUP did not end the app
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=10) == 0
+    finally:
+        proc.kill()
+        proc.wait()
