@@ -4,10 +4,11 @@ Run with the peers venv's Python after ``settings_bench.py`` and ``process_bench
 written their work files (``make bench`` does):
 
 - import cost by package (``python -X importtime``, median of several fresh processes);
-- app start by phase (import, class definition, first and second load), fresh processes,
-  with a what-if where pydantic's attribute-docstring extraction is switched off;
-- a cProfile of one in-process load (50 fields), as shares of the load;
-- what-ifs for the load (``kind_of`` cached, origins computed lazily), timed alternately;
+- app start by phase (import, class definition, first and second load), fresh processes;
+- envconf's own import with its dependencies preloaded, and how much of it is dataclass
+  creation and ``re.compile``;
+- a cProfile of one in-process load (50 fields), as shares of the load, and the YAML
+  parse against PyYAML's C loader and composer;
 - ``envconf render``: in-process render vs writes (with and without fsync), and the Jinja2
   engine's split on the 200 KB template (parse, name scan, compile, render).
 
@@ -36,7 +37,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from common import log  # noqa: E402
-from workload import PREFIX, settings_workload, template_env  # noqa: E402
+from workload import settings_workload, template_env  # noqa: E402
 
 PYTHON = sys.executable
 _IMPORT_LINE = re.compile(r"import time:\s+(\d+) \|\s+(\d+) \|( *)(\S+)")
@@ -90,9 +91,6 @@ what = sys.argv[1]
 import contextvars, difflib, enum, io, json, math, stat, tomllib, warnings
 import dotenv.parser, pydantic_settings, yaml
 import dataclasses, re
-if what == "no-docstrings":
-    from pydantic._internal import _fields
-    _fields.extract_docstrings_from_cls = lambda cls, use_inspect=False: {}
 spent = {"dataclass": 0.0, "re.compile": 0.0}
 if what == "count":
     def timed(fn, key):
@@ -113,7 +111,7 @@ print(time.perf_counter() - start, spent["dataclass"], spent["re.compile"])
 
 def own_import(runs: int = 9) -> dict[str, float]:
     """``import envconf.settings`` with its dependencies already loaded (ms, medians)."""
-    samples: dict[str, list[list[float]]] = {"as is": [], "no-docstrings": [], "count": []}
+    samples: dict[str, list[list[float]]] = {"as is": [], "count": []}
     for _ in range(runs):
         for what in samples:
             done = subprocess.run(
@@ -123,7 +121,6 @@ def own_import(runs: int = 9) -> dict[str, float]:
     med = {k: [statistics.median(col) for col in zip(*v, strict=True)] for k, v in samples.items()}
     return {
         "envconf's own import (dependencies preloaded)": med["as is"][0],
-        "... with attribute-docstring extraction stubbed out": med["no-docstrings"][0],
         "... of which in dataclass creation": med["count"][1],
         "... of which in re.compile at module level": med["count"][2],
     }
@@ -135,9 +132,6 @@ _PHASES = """
 import sys, time
 t0 = time.perf_counter()
 flavour, what_if = sys.argv[1], sys.argv[2]
-if what_if == "no-docstrings":
-    from pydantic._internal import _fields
-    _fields.extract_docstrings_from_cls = lambda cls, use_inspect=False: {{}}
 if flavour == "envconf":
     import envconf.settings
 else:
@@ -167,7 +161,6 @@ def app_phases(work_root: Path, runs: int = 12) -> dict[str, Any]:
     script.write_text(_PHASES.format(argvs=argvs))
     variants = {
         "envconf": ("envconf", "-"),
-        "envconf, what-if: no attribute-docstring extraction": ("envconf", "no-docstrings"),
         "pydantic-settings": ("pydantic", "-"),
     }
     samples: dict[str, list[list[float]]] = {name: [] for name in variants}
@@ -236,7 +229,7 @@ def load_profile(work_root: Path) -> dict[str, Any]:
             {"function": n, "cum_share": c, "self_share": s, "calls_per_load": k}
             for n, c, s, k in top
         ],
-        "what_if": _load_what_ifs(cls, argv),
+        "yaml_split_us": _yaml_split(mods["yaml"]),
     }
 
 
@@ -247,57 +240,28 @@ def _short(filename: str) -> str:
     return os.path.basename(filename)
 
 
-def _load_what_ifs(cls: Any, argv: list[str]) -> dict[str, float]:
-    """Time the load with a patch applied, alternating with the unpatched load."""
-    import envconf.settings as settings_mod
-    import envconf.shape as shape_mod
+def _yaml_split(path: str) -> dict[str, float]:
+    """The 50-field YAML file: envconf's parser vs PyYAML's C loader and C composer (us)."""
+    import yaml
 
-    kind_of = shape_mod.kind_of
-    origins_for = settings_mod.origins_for
-    cache: dict[Any, Any] = {}
+    from envconf.sources.formats import parse_structured
 
-    def kind_cached(annotation: Any) -> Any:
-        try:
-            return cache[annotation]
-        except KeyError:
-            cache[annotation] = found = kind_of(annotation)
-            return found
-        except TypeError:
-            return kind_of(annotation)
-
-    def no_origins(spec: Any, provenance: Any) -> dict[str, Any]:
-        return {}
-
-    prefixed = {k: v for k, v in os.environ.items() if k.upper().startswith(PREFIX)}
-    variants: dict[str, tuple[Any, Any, Any]] = {
-        "as is": (kind_of, origins_for, None),
-        "as is, env given as dict(os.environ)": (kind_of, origins_for, dict(os.environ)),
-        "kind_of cached per annotation": (kind_cached, origins_for, None),
-        "origins not built at load (lazy)": (kind_of, no_origins, None),
-        "both": (kind_cached, no_origins, None),
-        f"env holds only the {PREFIX}* variables (what filtering by prefix first saves)": (
-            kind_of,
-            origins_for,
-            prefixed,
+    data = Path(path).read_bytes()
+    loader = yaml.CSafeLoader
+    variants = {
+        "envconf parse_structured (C parser events, composed in Python, lines kept)": (
+            lambda: parse_structured(data, path, "yaml")
         ),
-        "all three": (kind_cached, no_origins, prefixed),
+        "yaml.load with CSafeLoader (the floor's parse)": lambda: yaml.load(data, Loader=loader),
+        "yaml.compose with CSafeLoader (nodes with marks, no construction)": (
+            lambda: yaml.compose(data, Loader=loader)
+        ),
     }
     samples: dict[str, list[float]] = {name: [] for name in variants}
-    try:
-        for _ in range(41):
-            for name, (kind, origins, env) in variants.items():
-                shape_mod.kind_of, settings_mod.origins_for = kind, origins
-
-                def load(env: Any = env) -> Any:
-                    return cls.load(argv=argv, env=env)
-
-                samples[name].append(timeit.timeit(load, number=30) / 30 * 1000)
-    finally:
-        shape_mod.kind_of, settings_mod.origins_for = kind_of, origins_for
-    return {
-        name: {"median": statistics.median(values), "min": min(values)}
-        for name, values in samples.items()
-    }
+    for _ in range(21):
+        for name, fn in variants.items():
+            samples[name].append(timeit.timeit(fn, number=50) / 50 * 1e6)
+    return {name: statistics.median(values) for name, values in samples.items()}
 
 
 # --- render -------------------------------------------------------------------------------
@@ -377,10 +341,12 @@ def _jinja_split(path: Path, env: dict[str, str]) -> dict[str, float]:
     import jinja2
     from jinja2 import nodes
 
-    from envconf.templating import jinja_environment
+    from envconf.templating import VariableResolver, jinja_environment, render_jinja
 
     imported = time.perf_counter() - start
     text = path.read_text()
+    label = str(path)
+    resolver = VariableResolver(env)
     samples: dict[str, list[float]] = {}
 
     def timed(name: str, fn: Any) -> Any:
@@ -393,9 +359,10 @@ def _jinja_split(path: Path, env: dict[str, str]) -> dict[str, float]:
     plain = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
     for _ in range(5):
         ast = timed("envconf: parse", lambda: sandbox.parse(text))
-        timed("envconf: scan names (3 find_all passes)", lambda a=ast: _scan(a, nodes))
+        timed("one walk of the AST (find_all(Name))", lambda a=ast: _walk(a, nodes))
         tpl = timed("envconf: compile from AST", lambda a=ast: sandbox.from_string(a))
         timed("envconf: render", lambda t=tpl: t.render(env))
+        timed("envconf: render_jinja, all of it", lambda: render_jinja(text, label, resolver))
         source = timed("floor: parse + generate Python", lambda: plain.compile(text, raw=True))
         timed("floor: compile generated Python", lambda s=source: compile(s, "t", "exec"))
         tpl = timed("floor: from_string (all of it)", lambda: plain.from_string(text))
@@ -405,10 +372,8 @@ def _jinja_split(path: Path, env: dict[str, str]) -> dict[str, float]:
     return out
 
 
-def _scan(ast: Any, nodes: Any) -> int:
-    count = sum(1 for _ in ast.find_all(nodes.Name))
-    count += sum(1 for _ in ast.find_all(nodes.Name))
-    return count + sum(1 for _ in ast.find_all(nodes.Macro))
+def _walk(ast: Any, nodes: Any) -> int:
+    return sum(1 for _ in ast.find_all(nodes.Name))
 
 
 def main() -> None:

@@ -378,10 +378,6 @@ def profile_section(profile: dict[str, Any]) -> list[str]:
     load = profile["load"]
     out += [
         "",
-        "The what-if row stubs out pydantic's `extract_docstrings_from_cls` (what "
-        "`use_attribute_docstrings=True` in `envconf.Settings.model_config` costs, for "
-        "envconf's base class at import and for the app's class at definition).",
-        "",
         f"### One in-process load, 50 fields (cProfile, gc off; {load['per_load_ms']:.2f} ms "
         "per load unprofiled)",
         "",
@@ -393,20 +389,15 @@ def profile_section(profile: dict[str, Any]) -> list[str]:
             f"| `{row['function']}` | {row['cum_share'] * 100:.0f}% | "
             f"{row['self_share'] * 100:.0f}% | {row['calls_per_load']:.0f} |"
         )
-    base = load["what_if"]["as is"]
     out += [
         "",
-        "What-ifs, timed alternately in one process (patched at run time, src/ untouched; "
-        "41 rounds of 30 loads; on a busy machine the min is the steadier estimate):",
+        "The 50-field YAML file parsed alone (medians, microseconds per parse):",
         "",
-        "| variant | median ms per load | vs as is | min ms | vs as is |",
-        "|---|---:|---:|---:|---:|",
+        "| parser | us |",
+        "|---|---:|",
     ]
-    for name, value in load["what_if"].items():
-        out.append(
-            f"| {name} | {value['median']:.3f} | {value['median'] / base['median']:.2f}x | "
-            f"{value['min']:.3f} | {value['min'] / base['min']:.2f}x |"
-        )
+    for name, value in load.get("yaml_split_us", {}).items():
+        out.append(f"| {name} | {value:.0f} |")
     render = profile["render"]
     env = render["envsubst"]
     out += [
