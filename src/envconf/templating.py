@@ -203,7 +203,7 @@ def render_jinja(
     Undefined names are all reported at once (found from the template's AST before
     rendering); errors during rendering are located by the template line they hit.
     """
-    from jinja2 import TemplateSyntaxError, nodes
+    from jinja2 import TemplateSyntaxError
     from jinja2.exceptions import SecurityError, TemplateError
 
     environment = jinja_environment()
@@ -217,11 +217,10 @@ def render_jinja(
     context: dict[str, Any] = {"env": dict(resolver.env), **extra}
     issues: list[TemplateIssue] = []
     seen: set[str] = set()
-    assigned = _assigned_names(ast)
-    guarded = _guarded_names(ast)
-    for node in ast.find_all(nodes.Name):
+    loads, assigned, guarded = _analyse(ast)
+    for node in loads:
         name = node.name
-        if node.ctx != "load" or name in context or name in assigned or name in seen:
+        if name in context or name in assigned or name in seen:
             continue
         if name in environment.globals:
             continue
@@ -303,37 +302,36 @@ _GUARD_FILTERS = frozenset({"default", "d"})
 _GUARD_TESTS = frozenset({"defined", "undefined"})
 
 
-def _guarded_names(ast: Any) -> set[str]:
-    """Names whose every use is guarded (``X | default(...)``, ``X is defined``).
+def _analyse(ast: Any) -> tuple[list[Any], set[str], set[str]]:
+    """One walk over the template: names it reads, names it binds, names it guards.
 
-    Those may be unset: the template handles it. Any unguarded use still makes an
-    unset name an error reported up front with the others.
+    Bound names (set, for, macro arguments and macros) need no variable. A name whose
+    every use is guarded (``X | default(...)``, ``X is defined``) may be unset: the
+    template handles it; any unguarded use still makes an unset name an error, reported
+    up front with the others. One walk matters: each costs milliseconds on a large file.
     """
     from jinja2 import nodes
 
+    loads: list[Any] = []
+    assigned: set[str] = set()
     guarded_uses: set[int] = set()
-    for node in ast.find_all((nodes.Filter, nodes.Test)):
-        names = _GUARD_FILTERS if isinstance(node, nodes.Filter) else _GUARD_TESTS
-        if node.name in names and isinstance(node.node, nodes.Name):
-            guarded_uses.add(id(node.node))
-    uses: dict[str, bool] = {}
-    for node in ast.find_all(nodes.Name):
-        if node.ctx == "load":
-            uses[node.name] = uses.get(node.name, True) and id(node) in guarded_uses
-    return {name for name, only_guarded in uses.items() if only_guarded}
-
-
-def _assigned_names(ast: Any) -> set[str]:
-    """Names a template binds itself (set, for, macro args), which need no variable."""
-    from jinja2 import nodes
-
-    names: set[str] = set()
-    for node in ast.find_all(nodes.Name):
-        if node.ctx in ("store", "param"):
-            names.add(node.name)
-    for node in ast.find_all(nodes.Macro):
-        names.add(node.name)
-    return names
+    # find_all yields a node before its children, so a guard is seen before its name.
+    for node in ast.find_all((nodes.Name, nodes.Macro, nodes.Filter, nodes.Test)):
+        if isinstance(node, nodes.Name):
+            if node.ctx == "load":
+                loads.append(node)
+            elif node.ctx in ("store", "param"):
+                assigned.add(node.name)
+        elif isinstance(node, nodes.Macro):
+            assigned.add(node.name)
+        else:
+            guards = _GUARD_FILTERS if isinstance(node, nodes.Filter) else _GUARD_TESTS
+            if node.name in guards and isinstance(node.node, nodes.Name):
+                guarded_uses.add(id(node.node))
+    only_guarded: dict[str, bool] = {}
+    for node in loads:
+        only_guarded[node.name] = only_guarded.get(node.name, True) and id(node) in guarded_uses
+    return loads, assigned, {name for name, only in only_guarded.items() if only}
 
 
 def _jinja_line(exc: BaseException, template: str) -> int:
