@@ -18,6 +18,8 @@ from envconf.secretfile import SecretFileError, read_secret_file
 if TYPE_CHECKING:
     from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+    from envconf.jinja_cache import JinjaCache
+
 
 @dataclass(frozen=True)
 class TemplateIssue:
@@ -197,29 +199,37 @@ def render_jinja(
     template: str,
     resolver: VariableResolver,
     extra: Mapping[str, Any] | None = None,
+    cache: JinjaCache | None = None,
 ) -> str:
     """Render a Jinja2 template with every environment variable as a name and as ``env``.
 
     Undefined names are all reported at once (found from the template's AST before
     rendering); errors during rendering are located by the template line they hit.
+    With a ``cache``, a template seen before is neither parsed nor compiled again.
     """
     from jinja2 import TemplateSyntaxError
     from jinja2.exceptions import SecurityError, TemplateError
 
     environment = jinja_environment()
-    try:
-        ast = environment.parse(text, name=template, filename=template)
-    except TemplateSyntaxError as exc:
-        raise TemplateFailed(
-            [TemplateIssue(template, exc.lineno or 1, "", f"syntax error: {exc.message}")]
-        ) from None
+    cached = cache.get(text) if cache is not None else None
+    code: Any = None
+    ast: Any = None
+    if cached is not None:
+        (loads, assigned, guarded), code = cached
+    else:
+        try:
+            ast = environment.parse(text, name=template, filename=template)
+        except TemplateSyntaxError as exc:
+            raise TemplateFailed(
+                [TemplateIssue(template, exc.lineno or 1, "", f"syntax error: {exc.message}")]
+            ) from None
+        found, assigned, guarded = _analyse(ast)
+        loads = [(node.name, node.lineno) for node in found]
     extra = dict(extra or {})
     context: dict[str, Any] = {"env": dict(resolver.env), **extra}
     issues: list[TemplateIssue] = []
     seen: set[str] = set()
-    loads, assigned, guarded = _analyse(ast)
-    for node in loads:
-        name = node.name
+    for name, lineno in loads:
         if name in context or name in assigned or name in seen:
             continue
         if name in environment.globals:
@@ -228,11 +238,11 @@ def render_jinja(
         try:
             value = resolver.lookup(name)
         except SecretFileError as exc:
-            issues.append(TemplateIssue(template, node.lineno, name, str(exc)))
+            issues.append(TemplateIssue(template, lineno, name, str(exc)))
             continue
         if value is None:
             if name not in guarded:
-                issues.append(TemplateIssue(template, node.lineno, name, "variable is not set"))
+                issues.append(TemplateIssue(template, lineno, name, "variable is not set"))
         else:
             context[name] = value
     if issues:
@@ -240,7 +250,12 @@ def render_jinja(
     # Jinja quotes values in its messages ("'dict object' has no attribute '<value>'").
     hidden = _secrets_in(extra)
     try:
-        compiled = environment.from_string(ast)
+        if code is None:
+            code = environment.compile(ast)
+            if cache is not None:
+                cache.put(text, (loads, assigned, guarded), code)
+        globals_ = environment.make_globals(None)
+        compiled = environment.template_class.from_code(environment, code, globals_, None)
         compiled.name = template
         rendered = compiled.render(context)
     except SecurityError as exc:

@@ -37,6 +37,9 @@ options (each also from an ENVCONF_* variable; flags win):
   --user USER[:GROUP]        drop privileges before exec              ENVCONF_USER
   --wait URL                 tcp://h:p, http(s)://..., file:///path   ENVCONF_WAIT (repeatable)
   --timeout SECONDS          for all waits together (default 30)      ENVCONF_TIMEOUT
+  --cache-dir DIR            keep compiled Jinja templates in DIR     ENVCONF_CACHE_DIR
+                             (opt-in; yours alone, 0700; skipped when
+                             it cannot be written, e.g. read-only root)
   --init                     stay PID 1 as a tiny init (see below)    ENVCONF_INIT
   --watch                    --init, and re-render on input changes   ENVCONF_WATCH
   --reload-signal SIG        --watch: tell the app by this signal     ENVCONF_RELOAD_SIGNAL
@@ -82,6 +85,7 @@ _VALUE_OPTIONS = {
     "--reload-signal": "reload_signal",
     "--reload-command": "reload_command",
     "--poll-interval": "poll_interval",
+    "--cache-dir": "cache_dir",
 }
 _FLAG_OPTIONS = {"--strict": "strict", "--check": "check", "--init": "init", "--watch": "watch"}
 _REPEATABLE = {"template", "wait"}
@@ -111,6 +115,7 @@ class RenderOptions:
     reload_signal: int | None = None
     reload_command: str | None = None
     poll_interval: float | None = None
+    cache_dir: str | None = None
 
 
 class Terminated(EnvconfError):
@@ -177,7 +182,7 @@ def _typed(raw: dict[str, Any], command: list[str]) -> RenderOptions:
     options = RenderOptions(command=command)
     options.template = list(raw.get("template", []))
     options.wait = list(raw.get("wait", []))
-    for key in ("template_dir", "output_dir", "settings", "user"):
+    for key in ("template_dir", "output_dir", "settings", "user", "cache_dir"):
         setattr(options, key, raw.get(key) or None)
     for key in ("strict", "check", "init", "watch"):
         text = str(raw.get(key, "")).strip().lower()
@@ -263,6 +268,10 @@ def _load_settings(spec: str, env: Mapping[str, str]) -> Any:
     return cls.load(env=env)
 
 
+def _log_warning(message: str) -> None:
+    sys.stderr.write(f"envconf: warning: {message}\n")
+
+
 def render_all(
     options: RenderOptions,
     env: Mapping[str, str],
@@ -286,6 +295,11 @@ def render_all(
         resolver = VariableResolver(env)
     name_filter = re.compile(options.filter) if options.filter else None
     extra = {"settings": settings} if settings is not None else None
+    cache = None
+    if options.cache_dir and any(job.engine == "jinja" for job in jobs):
+        from envconf.jinja_cache import JinjaCache
+
+        cache = JinjaCache(options.cache_dir, _log_warning)
     outputs: list[Output] = []
     problems: list[str] = []
     for job in jobs:
@@ -303,7 +317,7 @@ def render_all(
             continue
         try:
             if job.engine == "jinja":
-                rendered = render_jinja(text, label, resolver, extra)
+                rendered = render_jinja(text, label, resolver, extra, cache)
             else:
                 rendered = render_envsubst(
                     text, label, resolver, name_filter=name_filter, strict=options.strict
