@@ -318,6 +318,13 @@ def build(results: Path, quick: bool) -> tuple[list[str], list[str]]:
         )
     else:
         summary.append("| render, Jinja2 engine: <= 0.1x jinjanator | jinjanator unavailable | — |")
+    warm = t5.get("envconf render (jinja, warm --cache-dir)")
+    if warm:
+        summary.append(
+            f"| (opt-in) render, Jinja2, warm `--cache-dir`: <= 1.0x the one-process script | "
+            f"{warm['median'] / floor5:.2f}x ({ms(warm['median'])} vs {ms(floor5)} ms) | "
+            f"{verdict(warm['median'] / floor5 <= 1.0)} |"
+        )
     detail += [
         "## 5. Render, Jinja2 engine: the same 21 templates as `.j2`",
         "",

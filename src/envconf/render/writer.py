@@ -96,7 +96,8 @@ def write_outputs(
     Missing parent directories inside ``output_dir`` are then created (mode 0o755).
     Each file goes to ``.<name>.envconf-<random>.tmp`` beside its destination, created
     with ``O_EXCL|O_NOFOLLOW`` and set to exactly ``mode`` before any byte is written
-    (whatever the umask), synced, renamed over the destination, and the directory synced.
+    (whatever the umask), synced and renamed over the destination; each directory is
+    synced once after all its renames.
 
     A destination that is a bind-mounted single file cannot be renamed over (EBUSY): it
     is then truncated and rewritten in place, which is not atomic, and ``warn`` is called
@@ -129,16 +130,34 @@ def write_outputs(
             current = out.dest
             _write_one(out, root, warn)
             written.append(out.dest)
+        current = None
+        # Each directory is synced once, after all its renames (not once per file): the
+        # renames are atomic either way, and 21 files in one folder need one sync, not 21.
+        for directory in dict.fromkeys(out.dest.parent for out in outputs):
+            _sync_dir(directory)
     except (OSError, _RefusedError) as exc:
         _remove_empty_dirs(created)
         reason = _describe(exc)
-        failed = [f"{current}: cannot write: {reason}"]
+        failed = [
+            f"{current}: cannot write: {reason}"
+            if current is not None
+            else f"cannot sync the output directories: {reason}"
+        ]
         if written:
             failed.append(f"already written before the failure: {', '.join(map(str, written))}")
         raise RenderError(failed) from exc
     except BaseException:
         _remove_empty_dirs(created)
         raise
+
+
+def _sync_dir(directory: Path) -> None:
+    """Make the renames in ``directory`` durable."""
+    fd = os.open(directory, _DIR_FLAGS)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _check_one(out: Output, root: Path | None) -> list[str]:
@@ -252,7 +271,6 @@ def _write_one(out: Output, root: Path | None, warn: Callable[[str], None]) -> N
                     f"{dest}: written in place, not atomically: it is a bind-mounted"
                     " single file (rename over it failed with EBUSY)"
                 )
-            os.fsync(dir_fd)
         finally:
             if not renamed:
                 with suppress(FileNotFoundError):
