@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 
-@dataclass(frozen=True)
-class Problem:
+# A NamedTuple, not a dataclass: ``envconf render`` imports this module, and the
+# dataclasses machinery (with ``inspect``) costs milliseconds at every container start.
+class Problem(NamedTuple):
     """One thing wrong with the configuration, located in the operator's terms.
 
     ``value`` is the offending raw input when it is safe to show (never for secrets);

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 #: Every layer name, in the default order of precedence (highest first).
 LAYERS: tuple[str, ...] = ("cli", "env", "dotenv", "secret", "file")
@@ -10,13 +10,12 @@ LAYERS: tuple[str, ...] = ("cli", "env", "dotenv", "secret", "file")
 ALL_SOURCES: tuple[str, ...] = ("init", *LAYERS, "default")
 
 
-@dataclass(frozen=True)
-class Origin:
+class Origin(NamedTuple):
     """The origin of one effective value and every origin it beat (highest first)."""
 
     source: str
     location: str
-    overridden: tuple[Origin, ...] = field(default=())
+    overridden: tuple[Origin, ...] = ()
 
     def __str__(self) -> str:
         text = f"{self.location} ({self.source})" if self.location != self.source else self.source

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from envconf.interpolate import InterpolationError, envsubst, line_of, references
 from envconf.secretfile import SecretFileError, read_secret_file
@@ -21,8 +20,7 @@ if TYPE_CHECKING:
     from envconf.jinja_cache import JinjaCache
 
 
-@dataclass(frozen=True)
-class TemplateIssue:
+class TemplateIssue(NamedTuple):
     """One problem in one template: where, which variable, and what."""
 
     template: str

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import replace
 from typing import Any
 
 from pydantic import SecretBytes, SecretStr, ValidationError
@@ -93,7 +92,7 @@ def hide_secrets(
         message = _scrub(problem.message, secrets)
         value = None if problem.value is None else _scrub(problem.value, secrets)
         if (message, value) != (problem.message, problem.value):
-            problem = replace(problem, message=message, value=value)
+            problem = problem._replace(message=message, value=value)
         out.append(problem)
     return out
 

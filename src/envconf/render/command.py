@@ -13,7 +13,6 @@ import re
 import signal
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -93,11 +92,13 @@ _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"", "0", "false", "no", "off"}
 
 
-@dataclass
 class RenderOptions:
-    """Everything ``envconf render`` was asked to do."""
+    """Everything ``envconf render`` was asked to do.
 
-    template: list[str] = field(default_factory=list)
+    A plain class (not a dataclass): the dataclasses module costs milliseconds of
+    start-up, paid at every container start.
+    """
+
     template_dir: str | None = None
     output_dir: str | None = None
     engine: str | None = None
@@ -107,15 +108,21 @@ class RenderOptions:
     check: bool = False
     settings: str | None = None
     user: str | None = None
-    wait: list[str] = field(default_factory=list)
     timeout: float = 30.0
-    command: list[str] = field(default_factory=list)
     init: bool = False
     watch: bool = False
     reload_signal: int | None = None
     reload_command: str | None = None
     poll_interval: float | None = None
     cache_dir: str | None = None
+
+    def __init__(self, command: list[str] | None = None) -> None:
+        self.template: list[str] = []
+        self.wait: list[str] = []
+        self.command: list[str] = list(command or [])
+
+    def __repr__(self) -> str:
+        return f"RenderOptions({vars(self)!r})"
 
 
 class Terminated(EnvconfError):

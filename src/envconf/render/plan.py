@@ -12,8 +12,8 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from envconf.errors import RenderError
 from envconf.render.writer import is_inside, landing_path, real_path
@@ -28,8 +28,7 @@ ENGINE_SUFFIXES: dict[str, str] = {
 ENGINES = frozenset(ENGINE_SUFFIXES.values())
 
 
-@dataclass(frozen=True)
-class TemplateJob:
+class TemplateJob(NamedTuple):
     """One template to render and the file it becomes.
 
     ``source`` is the template path as given on the command line or as found under the

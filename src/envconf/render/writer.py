@@ -15,8 +15,8 @@ import os
 import stat
 from collections.abc import Callable, Sequence
 from contextlib import suppress
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from envconf.errors import RenderError
 
@@ -25,8 +25,7 @@ _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC
 _DIR_MODE = 0o755
 
 
-@dataclass(frozen=True)
-class Output:
+class Output(NamedTuple):
     """A rendered file waiting to be written: ``mode`` is its exact permission bits."""
 
     dest: Path

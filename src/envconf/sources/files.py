@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from envconf.errors import ConfigError, Problem
@@ -265,7 +265,7 @@ def _relocate(found: Located, lines: list[str]) -> Problem:
     first = int(key_line)
     for line in range(first + found.lines_below_key, len(lines) + 1):
         if any(ref in lines[line - 1] for ref in refs):
-            return replace(problem, location=f"{file}:{line}")
+            return problem._replace(location=f"{file}:{line}")
     return problem
 
 
