@@ -116,10 +116,14 @@ class RenderOptions:
     poll_interval: float | None = None
     cache_dir: str | None = None
 
-    def __init__(self, command: list[str] | None = None) -> None:
+    def __init__(self, command: list[str] | None = None, **values: Any) -> None:
         self.template: list[str] = []
         self.wait: list[str] = []
         self.command: list[str] = list(command or [])
+        for name, value in values.items():
+            if name not in ("template", "wait") and not hasattr(RenderOptions, name):
+                raise TypeError(f"RenderOptions has no option {name!r}")
+            setattr(self, name, value)
 
     def __repr__(self) -> str:
         return f"RenderOptions({vars(self)!r})"
