@@ -15,7 +15,7 @@ import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import PurePath
-from typing import Any, Literal, Union
+from typing import Any, Literal, NamedTuple, Union
 
 from pydantic import BaseModel, SecretBytes, SecretStr
 from pydantic.fields import FieldInfo
@@ -27,8 +27,7 @@ REQUIRED: Any = PydanticUndefined
 Kind = Literal["str", "bool", "scalar", "complex", "any"]
 
 
-@dataclass(frozen=True)
-class FieldSpec:
+class FieldSpec(NamedTuple):
     """A leaf field: one value an operator can set."""
 
     path: tuple[str, ...]

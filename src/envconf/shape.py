@@ -12,8 +12,7 @@ import math
 import re
 import typing
 from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from envconf.errors import Problem
 from envconf.merge import Merged, Winner, iter_winners
@@ -123,8 +122,7 @@ def _item_type(annotation: Any, index: int) -> Any:
     return Any
 
 
-@dataclass(frozen=True)
-class Provenance:
+class Provenance(NamedTuple):
     """The effective raw leaf for a key and the leaves it beat."""
 
     leaf: Leaf

@@ -11,8 +11,7 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from envconf.errors import ConfigError, Problem
 from envconf.interpolate import InterpolationError, interpolate, line_of
@@ -29,16 +28,14 @@ FORMATS = {".yaml": "yaml", ".yml": "yaml", ".json": "json", ".toml": "toml", ".
 TEMPLATE_SUFFIX = ".j2"
 
 
-@dataclass(frozen=True)
-class FileCandidate:
+class FileCandidate(NamedTuple):
     """A config file envconf will consider, and whether the operator named it."""
 
     path: str
     explicit: bool
 
 
-@dataclass(frozen=True)
-class FileReport:
+class FileReport(NamedTuple):
     """A config file that was considered, for ``explain``."""
 
     path: str
@@ -198,8 +195,7 @@ class PartialLoadError(ConfigError):
         self.tree = tree
 
 
-@dataclass(frozen=True)
-class Located:
+class Located(NamedTuple):
     """An interpolation problem, located at its key's line until the file is consulted."""
 
     problem: Problem

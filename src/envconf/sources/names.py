@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from envconf.model_info import FieldSpec, ModelSpec
 
 
-@dataclass(frozen=True)
-class NameIndex:
+class NameIndex(NamedTuple):
     """Lookup tables from (upper-cased unless case-sensitive) names to specs.
 
     ``by_name`` holds prefixed names (``APP_DB__PORT``) of leaves and of nested models

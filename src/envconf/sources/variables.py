@@ -10,7 +10,7 @@ import difflib
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from envconf.errors import Problem
 from envconf.model_info import FieldSpec, ModelSpec
@@ -19,8 +19,7 @@ from envconf.sources.names import NameIndex
 from envconf.tree import Leaf, Tree
 
 
-@dataclass(frozen=True)
-class VarEntry:
+class VarEntry(NamedTuple):
     """One ``NAME=value`` found somewhere; ``location`` is the env var name or file:line."""
 
     name: str
