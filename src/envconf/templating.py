@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from envconf.interpolate import InterpolationError, envsubst, line_of, references
 from envconf.secretfile import SecretFileError, read_secret_file
+from envconf.text import is_utf8
 
 if TYPE_CHECKING:
     from jinja2.sandbox import ImmutableSandboxedEnvironment
@@ -85,7 +86,7 @@ class VariableResolver:
             except SecretFileError as exc:
                 raise SecretFileError(f"{file_name}: {exc}") from None
             self._from_files.add(value)
-        elif value is not None and not _is_utf8(value):
+        elif value is not None and not is_utf8(value):
             raise UnusableVariable(f"{name} holds bytes that are not valid UTF-8")
         self._cache[name] = value
         return value
@@ -113,15 +114,6 @@ def scrub(message: str, secrets: Collection[str]) -> str:
     for form in sorted((f for f in forms if len(f) >= _MIN_SCRUB), key=len, reverse=True):
         message = message.replace(form, HIDDEN)
     return message
-
-
-def _is_utf8(text: str) -> bool:
-    """Whether ``text`` is real text: ``os.environ`` keeps undecodable bytes as surrogates."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def _scrubbed(
@@ -279,8 +271,8 @@ def render_jinja(
         raise _scrubbed(
             [TemplateIssue(template, _jinja_line(exc, template), "", message)], resolver, hidden
         ) from None
-    if not _is_utf8(rendered):  # a value taken from ``env`` that holds non-UTF-8 bytes
-        bad = sorted(name for name, value in resolver.env.items() if not _is_utf8(value))
+    if not is_utf8(rendered):  # a value taken from ``env`` that holds non-UTF-8 bytes
+        bad = sorted(name for name, value in resolver.env.items() if not is_utf8(value))
         line = min((_first_use(text, name) for name in bad), default=1)
         message = f"output holds bytes that are not valid UTF-8, from {', '.join(bad) or 'a value'}"
         raise TemplateFailed([TemplateIssue(template, line, "", message)])

@@ -168,6 +168,21 @@ def _reset_reserved_signals() -> None:
         libc.syscall(number, sig, default, None, 8)
 
 
+def prepare_command(argv: Sequence[str], env: Mapping[str, str]) -> str:
+    """Resolve ``argv[0]`` and check that ``argv`` and ``env`` fit through ``execve``.
+
+    Shared by exec (``render -- app``) and the supervisor (``--init``/``--watch``).
+
+    Raises:
+        ExecError: the command is missing (127), not executable, or too large (126).
+    """
+    path = resolve_command(argv[0], env)
+    problems = check_exec_size(argv, env)
+    if problems:
+        raise ExecError(f"{argv[0]}: cannot execute: {'; '.join(problems)}", 126)
+    return path
+
+
 def exec_command(argv: Sequence[str], env: Mapping[str, str]) -> NoReturn:
     """Replace this process with ``argv``, found on ``env``'s PATH like ``execvp``.
 
@@ -180,10 +195,7 @@ def exec_command(argv: Sequence[str], env: Mapping[str, str]) -> NoReturn:
     """
     if not argv:
         raise ValueError("exec_command needs a command")
-    path = resolve_command(argv[0], env)
-    problems = check_exec_size(argv, env)
-    if problems:
-        raise ExecError(f"{argv[0]}: cannot execute: {'; '.join(problems)}", 126)
+    path = prepare_command(argv, env)
     for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
         if stream is not None:
             with contextlib.suppress(OSError, ValueError):  # closed or broken pipe

@@ -37,7 +37,7 @@ from collections.abc import Callable, Mapping, Sequence
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
-from envconf.render.process import ExecError, check_exec_size, reset_signals, resolve_command
+from envconf.render.process import ExecError, prepare_command, reset_signals
 
 if TYPE_CHECKING:
     import subprocess
@@ -112,10 +112,7 @@ class Supervisor:
         """
         if not argv:
             raise ValueError("Supervisor.start needs a command")
-        path = resolve_command(argv[0], env)
-        problems = check_exec_size(argv, env)
-        if problems:
-            raise ExecError(f"{argv[0]}: cannot execute: {'; '.join(problems)}", 126)
+        path = prepare_command(argv, env)
         if os.getpid() != 1:
             self._become_subreaper()
         for stream in (sys.stdout, sys.stderr):

@@ -16,6 +16,7 @@ from typing import Any
 from envconf.errors import ConfigError, Problem, SecretOnCommandLineWarning
 from envconf.model_info import FieldSpec, ModelSpec, format_default, is_sequence, type_label
 from envconf.sources.variables import set_leaf
+from envconf.text import is_utf8
 from envconf.tree import Leaf, Tree
 
 HELP_FLAGS = frozenset({"-h", "--help"})
@@ -78,15 +79,6 @@ def _key(spec: FieldSpec | ModelSpec) -> str:
     return ".".join(spec.path)
 
 
-def _is_utf8(text: str) -> bool:
-    """Whether ``text`` is real text: ``sys.argv`` keeps undecodable bytes as surrogates."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
 def parse_argv(
     argv: list[str], spec: ModelSpec, table: dict[str, FieldSpec | ModelSpec], prog: str
 ) -> CliResult:
@@ -141,7 +133,7 @@ def parse_argv(
         else:
             value = _next_value(argv, i, flag)
             i += 1
-        if not _is_utf8(value):
+        if not is_utf8(value):
             message = "holds bytes that are not valid UTF-8"
             raise ArgvError([Problem(_key(target), message, "cli", flag)])
         if isinstance(target, FieldSpec) and target.secret:

@@ -16,6 +16,7 @@ from envconf.errors import Problem
 from envconf.model_info import FieldSpec, ModelSpec
 from envconf.secretfile import SecretFileError, read_secret_file
 from envconf.sources.names import NameIndex
+from envconf.text import is_utf8
 from envconf.tree import Leaf, Tree
 
 
@@ -49,15 +50,6 @@ def set_leaf(tree: Tree, path: tuple[str, ...], leaf: Leaf) -> None:
 def _suggest(name: str, candidates: Iterable[str]) -> str:
     close = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.75)
     return f" (did you mean {close[0]}?)" if close else ""
-
-
-def _is_utf8(text: str) -> bool:
-    """Whether ``text`` is real text: ``os.environ`` keeps undecodable bytes as surrogates."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def _json_value(entry: VarEntry, spec: FieldSpec | ModelSpec) -> tuple[Any, Problem | None]:
@@ -104,7 +96,7 @@ def variables_layer(
                     Problem("", f"unknown key {entry.name}{hint}", source, entry.location)
                 )
             continue
-        if not via_file and not _is_utf8(entry.value):
+        if not via_file and not is_utf8(entry.value):
             problems.append(
                 Problem(
                     ".".join(spec.path),
