@@ -1,0 +1,16 @@
+"""Small text checks shared by the loader and the renderer (standard library only)."""
+
+from __future__ import annotations
+
+
+def is_utf8(text: str) -> bool:
+    """Whether ``text`` is real text.
+
+    ``os.environ`` and ``sys.argv`` keep bytes that are not UTF-8 as lone surrogates;
+    such a value must be reported where it came from, not crash when it is written out.
+    """
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
