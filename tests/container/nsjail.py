@@ -348,6 +348,9 @@ def _child_of(parent: int) -> int | None:
 # hide it, since it ignores SIGPIPE itself at start-up), then the same process execs
 # Python, which reports the rest as one JSON line and acts on its arguments:
 # read=PATH, write=PATH, exit=N, term (print "ready", then on SIGTERM "graceful", exit 0).
+# With "term", SIGTERM is blocked before "ready" is printed and then taken with sigwait:
+# a handler that prints could run inside the flush of "ready" (CPython checks for signals
+# there) and fail with "reentrant call", so the probe never prints from a handler.
 _PROBE_SH = (
     'while read -r l; do case $l in SigIgn*|SigBlk*) echo "$l";; esac; '
     'done </proc/self/status; exec "$@"'
@@ -356,10 +359,8 @@ _PROBE_PY = r"""
 import json, os, signal, sys
 actions = sys.argv[1:]
 if "term" in actions:
-    def graceful(signum, frame):
-        print("graceful", flush=True)
-        sys.exit(0)
-    signal.signal(signal.SIGTERM, graceful)
+    signal.signal(signal.SIGTERM, lambda signum, frame: None)  # handled, as by a real app
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
 report = {"pid": os.getpid(), "ppid": os.getppid(), "uid": os.getuid(), "gid": os.getgid(),
           "groups": sorted(os.getgroups()), "home": os.environ.get("HOME"),
           "reads": {}, "writes": {}}
@@ -381,8 +382,9 @@ for action in actions:
 print("REPORT " + json.dumps(report), flush=True)
 if "term" in actions:
     print("ready", flush=True)
-    while True:
-        signal.pause()
+    signal.sigwait({signal.SIGTERM})
+    print("graceful", flush=True)
+    sys.exit(0)
 for action in actions:
     if action.startswith("exit="):
         sys.exit(int(action[5:]))

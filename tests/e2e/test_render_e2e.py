@@ -249,7 +249,10 @@ def test_sigterm_before_exec_ends_promptly_with_nothing_changed(tree: Path) -> N
         stderr=subprocess.PIPE,
         text=True,
     )
-    time.sleep(1.0)
+    assert proc.stderr is not None
+    # Signal only once envconf says it is waiting: its handler is installed by then (a
+    # fixed sleep would race a slow start and see the default action, -15).
+    assert "waiting up to 60 s" in proc.stderr.readline()
     started = time.monotonic()
     proc.send_signal(signal.SIGTERM)
     proc.wait(timeout=10)

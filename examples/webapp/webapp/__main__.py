@@ -6,7 +6,6 @@ import logging
 import logging.config
 import signal
 import sys
-from types import FrameType
 
 import yaml
 
@@ -17,10 +16,6 @@ from webapp.settings import AppSettings
 
 class Stop(Exception):
     """SIGTERM or SIGINT arrived: shut down cleanly."""
-
-
-def _stop(signum: int, frame: FrameType | None) -> None:
-    raise Stop(signal.Signals(signum).name)
 
 
 def setup_logging(settings: AppSettings) -> None:
@@ -42,25 +37,29 @@ def main(argv: list[str]) -> int:
         return 1
     setup_logging(settings)
     log = logging.getLogger("webapp")
-    # As PID 1 in a container there is no default SIGTERM action: handle it, or
-    # `docker stop` waits its whole timeout and then kills the app.
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
-
-    # Under `envconf render --watch` a changed template is re-rendered and the app gets
-    # SIGHUP: re-read the rendered logging config instead of dying (SIGHUP's default).
-    def _reload(signum: int, frame: FrameType | None) -> None:
-        setup_logging(settings)
-        log.info("SIGHUP received, reloaded %s", settings.logging_config or "logging defaults")
-
-    signal.signal(signal.SIGHUP, _reload)
     server = make_server(settings)
+
+    # As PID 1 in a container there is no default SIGTERM action: handle it, or
+    # `docker stop` waits its whole timeout and then kills the app. Under `envconf
+    # render --watch` a changed template is re-rendered and the app gets SIGHUP: re-read
+    # the rendered logging config instead of dying (SIGHUP's default). The handlers only
+    # note the signal; the serve loop acts on it (see Server).
+    def on_signal(signum: int) -> None:
+        if signum == signal.SIGHUP:
+            setup_logging(settings)
+            log.info("SIGHUP received, reloaded %s", settings.logging_config or "logging defaults")
+        else:
+            raise Stop(signal.Signals(signum).name)
+
+    server.on_signal = on_signal
+    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(signum, server.note_signal)
     host, port = server.server_address[:2]
     log.info("listening on %s:%s", host, port)
     for key, origin in envconf.explain(settings).items():
         log.debug("setting %s <- %s", key, origin)
     try:
-        server.serve_forever()
+        server.serve_forever(poll_interval=0.1)
     except Stop as stop:
         log.info("%s received, shutting down", stop)
     finally:

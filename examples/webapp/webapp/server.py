@@ -7,8 +7,10 @@ import logging
 import os
 import tempfile
 import threading
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 from webapp.settings import AppSettings
@@ -80,6 +82,29 @@ def make_handler(settings: AppSettings) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
-def make_server(settings: AppSettings) -> ThreadingHTTPServer:
+class Server(ThreadingHTTPServer):
+    """The HTTP server; it also acts on the signals that its handlers only noted.
+
+    A signal handler runs between two bytecodes of the main thread, possibly inside the
+    flush of a log line; one that logs or raises there can fail with "reentrant call"
+    or lose the line. So :meth:`note_signal` only records the signal and the serve loop
+    calls ``on_signal`` for it at its next turn (within ``poll_interval``).
+    """
+
+    def __init__(self, settings: AppSettings) -> None:
+        super().__init__((settings.host, settings.port), make_handler(settings))
+        self.pending_signals: list[int] = []
+        self.on_signal: Callable[[int], None] = lambda signum: None
+
+    def note_signal(self, signum: int, frame: FrameType | None) -> None:
+        """Record ``signum`` for the serve loop (a signal handler that cannot interfere)."""
+        self.pending_signals.append(signum)
+
+    def service_actions(self) -> None:
+        while self.pending_signals:
+            self.on_signal(self.pending_signals.pop(0))
+
+
+def make_server(settings: AppSettings) -> Server:
     """Bind the HTTP server (port 0 picks a free port)."""
-    return ThreadingHTTPServer((settings.host, settings.port), make_handler(settings))
+    return Server(settings)

@@ -35,14 +35,25 @@ def read() -> None:
         STATE["content"] = handle.read()
 
 
-def on_hup(signum: int, frame: FrameType | None) -> None:
-    STATE["reloads"] += 1
-    read()
-    print(f"live_app: SIGHUP #{STATE['reloads']}: re-read {PATH}", file=sys.stderr, flush=True)
+PENDING: list[int] = []
 
 
-def on_stop(signum: int, frame: FrameType | None) -> None:
-    raise Stop(signal.Signals(signum).name)
+def note(signum: int, frame: FrameType | None) -> None:
+    """Only record the signal: a handler that printed could interrupt another print."""
+    PENDING.append(signum)
+
+
+class Server(ThreadingHTTPServer):
+    def service_actions(self) -> None:
+        while PENDING:
+            signum = PENDING.pop(0)
+            if signum != signal.SIGHUP:
+                raise Stop(signal.Signals(signum).name)
+            STATE["reloads"] += 1
+            read()
+            print(
+                f"live_app: SIGHUP #{STATE['reloads']}: re-read {PATH}", file=sys.stderr, flush=True
+            )
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -61,10 +72,9 @@ class Handler(BaseHTTPRequestHandler):
 
 def main() -> int:
     read()
-    signal.signal(signal.SIGHUP, on_hup)
-    signal.signal(signal.SIGTERM, on_stop)
-    signal.signal(signal.SIGINT, on_stop)
-    server = ThreadingHTTPServer(("0.0.0.0", PORT), Handler)
+    for signum in (signal.SIGHUP, signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, note)
+    server = Server(("0.0.0.0", PORT), Handler)
     print(f"live_app: serving {PATH} on port {PORT}", file=sys.stderr, flush=True)
     try:
         server.serve_forever(poll_interval=0.2)
