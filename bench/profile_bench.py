@@ -244,7 +244,7 @@ def _yaml_split(path: str) -> dict[str, float]:
     """The 50-field YAML file: envconf's parser vs PyYAML's C loader and C composer (us)."""
     import yaml
 
-    from envconf.sources.formats import parse_structured
+    from envconf.load.formats import parse_structured
 
     data = Path(path).read_bytes()
     loader = yaml.CSafeLoader

@@ -11,7 +11,7 @@ from typing import Any
 from pydantic import BaseModel, Field, SecretStr
 
 import envconf
-from envconf.docs import dotenv_example, markdown_reference
+from envconf.tools.docs import dotenv_example, markdown_reference
 
 
 class Database(BaseModel):
@@ -100,7 +100,7 @@ def test_output_is_deterministic_across_hash_seeds(tmp_path: Path) -> None:
         )
     )
     code = (
-        "from envconf.docs import markdown_reference, dotenv_example; import docmod; "
+        "from envconf.tools.docs import markdown_reference, dotenv_example; import docmod; "
         "print(markdown_reference(docmod.S) + dotenv_example(docmod.S))"
     )
     outputs = {

@@ -10,7 +10,7 @@ import pytest
 from pydantic import BaseModel, Field, SecretStr
 
 import envconf
-from envconf.report import MASK, explain_data, explain_table
+from envconf.load.report import MASK, explain_data, explain_table
 
 
 class Database(BaseModel):

@@ -38,10 +38,10 @@ def test_an_unknown_name_is_an_attribute_error() -> None:
 
 
 def test_explain_stays_the_function_after_its_module_is_imported() -> None:
-    import envconf.report
+    import envconf.load.report
 
     assert callable(envconf.explain)
-    assert envconf.explain.__module__ == "envconf.report"
+    assert envconf.explain.__module__ == "envconf.load.report"
 
 
 def test_config_error_is_a_value_error() -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from envconf.jinja_cache import SUFFIX, JinjaCache
+from envconf.render.jinja_cache import SUFFIX, JinjaCache
 from envconf.templating import TemplateFailed, VariableResolver, jinja_environment, render_jinja
 
 TEXT = "port={{ PORT }}\n{{ MISSING | default('d') }}\n"

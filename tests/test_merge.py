@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from envconf.merge import Winner, iter_leaves, iter_winners, merge_layers
-from envconf.tree import Leaf, Tree
+from envconf.load.merge import Winner, iter_leaves, iter_winners, merge_layers
+from envconf.load.tree import Leaf, Tree
 
 
 def leaf(value: object, source: str) -> Leaf:

@@ -10,7 +10,7 @@ import pytest
 from pydantic import BaseModel, Field, SecretBytes, SecretStr
 
 import envconf
-from envconf.model_info import (
+from envconf.load.model import (
     FieldSpec,
     ModelSpec,
     build_spec,

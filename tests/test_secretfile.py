@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from envconf.secretfile import MAX_SECRET_BYTES, SecretFileError, read_secret_file
+from envconf.fileread import MAX_SECRET_BYTES, SecretFileError, read_secret_file
 
 
 def test_trailing_newlines_are_stripped_and_other_whitespace_kept(tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ import pytest
 from pydantic import BaseModel, Field, SecretStr
 
 import envconf
-from envconf.report import explain_data
+from envconf.load.report import explain_data
 
 
 class Database(BaseModel):

@@ -10,10 +10,10 @@ import pytest
 from pydantic import BaseModel, Field
 
 import envconf
-from envconf.merge import merge_layers
-from envconf.settings import class_state
-from envconf.shape import ScalarError, core_schema, resolve_scalar, resolve_value, shape
-from envconf.tree import Leaf, Scalar, Tree
+from envconf.load.merge import merge_layers
+from envconf.load.classinfo import class_info as class_state
+from envconf.load.fit import ScalarError, core_schema, resolve_scalar, resolve_value, shape
+from envconf.load.tree import Leaf, Scalar, Tree
 
 CORE_SCHEMA = [
     # null

@@ -8,7 +8,7 @@ import pytest
 
 import envconf
 from envconf.errors import UsageError
-from envconf.target import import_settings_class
+from envconf.tools.target import import_settings_class
 
 SOURCE = """
 import envconf

@@ -12,7 +12,7 @@ import pytest
 from pydantic import BaseModel
 
 import envconf
-from envconf.volumes import data_dir_findings, mount_points, on_volume
+from envconf.tools.volumes import data_dir_findings, mount_points, on_volume
 
 MOUNTINFO = r"""22 27 0:21 / /proc rw,relatime - proc proc rw
 27 1 254:0 / / rw,relatime - ext4 /dev/vda rw
@@ -77,7 +77,7 @@ def test_a_missing_path_is_not_on_a_volume(mountinfo: str, tmp_path: Path) -> No
 
 PROBE = """
 import sys
-from envconf.volumes import on_volume
+from envconf.tools.volumes import on_volume
 mounted, beside, memory = sys.argv[1:]
 print(on_volume(mounted), on_volume(mounted + "/sub"), on_volume(beside), on_volume(memory))
 """

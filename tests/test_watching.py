@@ -1,4 +1,4 @@
-"""Tests for envconf.watching: fingerprints, debouncing, and live settings reloads."""
+"""Tests for envconf.watch.settings: fingerprints, debouncing, and live settings reloads."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import pytest
 from pydantic import BaseModel, SecretStr
 
 import envconf
-from envconf.watching import (
+from envconf.watch.settings import (
     FileWatcher,
     SettingsChange,
     SettingsWatcher,

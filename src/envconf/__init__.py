@@ -14,7 +14,7 @@ from envconf.origin import Origin
 
 if TYPE_CHECKING:
     from envconf.datadir import DataDir
-    from envconf.report import explain
+    from envconf.load.report import explain
     from envconf.settings import Settings, SettingsConfigDict
 
 __all__ = [
@@ -32,7 +32,7 @@ _LAZY = {
     "DataDir": "envconf.datadir",
     "Settings": "envconf.settings",
     "SettingsConfigDict": "envconf.settings",
-    "explain": "envconf.report",
+    "explain": "envconf.load.report",
 }
 
 

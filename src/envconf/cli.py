@@ -53,7 +53,7 @@ def _settings_parser(name: str, help_text: str) -> argparse.ArgumentParser:
 def _load(spec: str, app_args: list[str]) -> Any:
     import warnings
 
-    from envconf.target import import_settings_class
+    from envconf.tools.target import import_settings_class
 
     cls = import_settings_class(spec)
     with warnings.catch_warnings(record=True) as caught:
@@ -72,7 +72,7 @@ def cmd_explain(argv: list[str]) -> int:
     parser.add_argument("--format", choices=("table", "json"), default="table")
     args = parser.parse_args(own)
     settings = _load(args.settings, app_args)
-    from envconf.report import explain_data, explain_table
+    from envconf.load.report import explain_data, explain_table
 
     if args.format == "json":
         import json
@@ -92,7 +92,7 @@ def cmd_check(argv: list[str]) -> int:
     )
     args = parser.parse_args(own)
     settings = _load(args.settings, app_args)
-    from envconf.volumes import data_dir_findings
+    from envconf.tools.volumes import data_dir_findings
 
     findings = data_dir_findings(settings)
     for finding in findings:
@@ -110,8 +110,8 @@ def cmd_docs(argv: list[str]) -> int:
     parser = _settings_parser("docs", "Write a Markdown reference of the settings.")
     parser.add_argument("--format", choices=("markdown",), default="markdown")
     args = parser.parse_args(argv)
-    from envconf.docs import markdown_reference
-    from envconf.target import import_settings_class
+    from envconf.tools.docs import markdown_reference
+    from envconf.tools.target import import_settings_class
 
     sys.stdout.write(markdown_reference(import_settings_class(args.settings)))
     return 0
@@ -121,8 +121,8 @@ def cmd_dotenv(argv: list[str]) -> int:
     """``envconf dotenv``: a commented ``.env.example``."""
     parser = _settings_parser("dotenv", "Write a commented .env.example.")
     args = parser.parse_args(argv)
-    from envconf.docs import dotenv_example
-    from envconf.target import import_settings_class
+    from envconf.tools.docs import dotenv_example
+    from envconf.tools.target import import_settings_class
 
     sys.stdout.write(dotenv_example(import_settings_class(args.settings)))
     return 0

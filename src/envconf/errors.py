@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import NamedTuple
+
+from envconf.redact import Redactor, mask_url_passwords, shorten
+from envconf.text import printable
 
 
 # A NamedTuple, not a dataclass: ``envconf render`` imports this module, and the
@@ -22,13 +25,33 @@ class Problem(NamedTuple):
     value: str | None = None
 
     def __str__(self) -> str:
-        where = self.location or self.source
+        where = printable(self.location or self.source)
         if self.value is not None and where:
-            where = f"{where}={self.value!r}"
+            where = f"{where}={shorten(printable(self.value))!r}"
         if self.source and self.location and self.location != self.source:
             where = f"{where} ({self.source})"
-        parts = [p for p in (self.key, where) if p]
-        return ": ".join([*parts, self.message])
+        parts = [p for p in (printable(self.key), where) if p]
+        return ": ".join([*parts, printable(self.message)])
+
+    def redacted(self, redact: Callable[[str], str]) -> Problem:
+        """This problem with every field passed through ``redact`` (whole, before any cut)."""
+        value = None if self.value is None else redact(self.value)
+        return Problem(redact(self.key), redact(self.message), self.source, redact(self.location), value)
+
+    def to_dict(self) -> dict[str, str]:
+        """The problem as JSON-friendly data; ``value`` only when the message shows it."""
+        item = {"key": self.key, "message": self.message, "source": self.source, "location": self.location}
+        if self.value is not None:
+            item["value"] = self.value
+        return item
+
+
+def _redact_all(problems: Iterable[Problem | str], redactor: Redactor | None) -> list[Problem]:
+    redact = redactor if redactor is not None else mask_url_passwords
+    return [
+        (p if isinstance(p, Problem) else Problem(key="", message=p)).redacted(redact)
+        for p in problems
+    ]
 
 
 class EnvconfError(Exception):
@@ -42,12 +65,14 @@ class EnvconfError(Exception):
 
 
 class ConfigError(EnvconfError, ValueError):
-    """The configuration is invalid; the message lists every problem, one per line."""
+    """The configuration is invalid; the message lists every problem, one per line.
 
-    def __init__(self, problems: Iterable[Problem | str]) -> None:
-        self.problems: list[Problem] = [
-            p if isinstance(p, Problem) else Problem(key="", message=p) for p in problems
-        ]
+    Problems pass through the load's :class:`~envconf.redact.Redactor` here, so neither
+    the message nor :attr:`problems` can hold a secret the load knew of.
+    """
+
+    def __init__(self, problems: Iterable[Problem | str], redactor: Redactor | None = None) -> None:
+        self.problems: list[Problem] = _redact_all(problems, redactor)
         super().__init__(self._message())
 
     def _message(self) -> str:
@@ -65,18 +90,7 @@ class ConfigError(EnvconfError, ValueError):
         Each dict has ``key``, ``message``, ``source`` and ``location``, plus ``value``
         only when the message already shows it (never for a secret).
         """
-        out: list[dict[str, str]] = []
-        for problem in self.problems:
-            item = {
-                "key": problem.key,
-                "message": problem.message,
-                "source": problem.source,
-                "location": problem.location,
-            }
-            if problem.value is not None:
-                item["value"] = problem.value
-            out.append(item)
-        return out
+        return [problem.to_dict() for problem in self.problems]
 
     def json(self, *, indent: int | None = None) -> str:
         """Return :meth:`errors` as a JSON array (secret-free, like the message)."""
@@ -98,8 +112,8 @@ class UsageError(EnvconfError):
 class RenderError(EnvconfError):
     """One or more templates could not be rendered or written; nothing was changed."""
 
-    def __init__(self, problems: Iterable[str]) -> None:
-        self.problems = list(problems)
+    def __init__(self, problems: Iterable[Problem | str], redactor: Redactor | None = None) -> None:
+        self.problems: list[Problem] = _redact_all(problems, redactor)
         count = len(self.problems)
         head = f"{count} render problem{'s' if count != 1 else ''}:"
         super().__init__("\n".join([head, *(f"  {p}" for p in self.problems)]))

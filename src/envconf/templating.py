@@ -2,162 +2,93 @@
 
 Shared by ``envconf render`` and ``*.j2`` config files. Imports only the standard
 library at module level; jinja2 is imported when a Jinja template is rendered.
-``VAR_FILE`` variables provide ``VAR``, read only when a template uses ``VAR``.
+``VAR_FILE`` variables provide ``VAR``, read only when a template uses ``VAR``
+(:class:`~envconf.fileread.FileVariables`).
+
+Errors never quote a value computed while rendering: a template may transform a secret
+(``|upper``, ``|reverse``, ``[1:]``) in ways no redaction can recognise, so runtime
+errors are reported by their kind and line only.
 """
 
 from __future__ import annotations
 
+import enum
 import re
-from collections.abc import Callable, Collection, Mapping
-from typing import TYPE_CHECKING, Any, NamedTuple
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
+from envconf.errors import Problem
+from envconf.fileread import FileReadError, FileVariables
 from envconf.interpolate import InterpolationError, envsubst, line_of, references
-from envconf.secretfile import SecretFileError, read_secret_file
 from envconf.text import is_utf8
 
 if TYPE_CHECKING:
     from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-    from envconf.jinja_cache import JinjaCache
-
-
-class TemplateIssue(NamedTuple):
-    """One problem in one template: where, which variable, and what."""
-
-    template: str
-    line: int
-    variable: str
-    message: str
-
-    def __str__(self) -> str:
-        var = f" {self.variable}:" if self.variable else ""
-        return f"{self.template}:{self.line}:{var} {self.message}"
+    from envconf.render.jinja_cache import JinjaCache
 
 
 class TemplateFailed(Exception):
-    """A template could not be rendered; ``issues`` lists every problem found."""
+    """A template could not be rendered; ``problems`` lists every problem found."""
 
-    def __init__(self, issues: list[TemplateIssue]) -> None:
-        self.issues = issues
-        super().__init__("\n".join(str(i) for i in issues))
-
-
-class UnusableVariable(SecretFileError):
-    """A variable's value cannot be used (not UTF-8); the message names it, not the value."""
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
 
 
-class VariableResolver:
-    """Look variables up in an environment, falling back to ``NAME_FILE`` files.
+def template_problem(template: str, line: int, message: str, variable: str = "") -> Problem:
+    """A problem located at ``template:line``, naming the variable when there is one."""
+    text = f"{variable}: {message}" if variable else message
+    return Problem("", text, "", f"{template}:{line}")
 
-    Files are read only for names a template actually uses; an unrelated ``LOG_FILE``
-    is never opened. Setting both ``NAME`` and ``NAME_FILE`` non-empty is an error.
-    Every file's content, and the values of ``secret_names``, count as secrets:
-    :meth:`scrub` removes them from messages.
+
+def lookup_checked(variables: FileVariables, name: str) -> str | None:
+    """``variables.lookup(name)``, refusing a value that is not UTF-8 text.
+
+    Raises:
+        FileReadError: as :meth:`FileVariables.lookup`, or the value is not UTF-8.
     """
-
-    def __init__(
-        self,
-        env: Mapping[str, str],
-        file_suffix: str = "_FILE",
-        secret_names: Collection[str] = (),
-    ) -> None:
-        self.env = env
-        self.file_suffix = file_suffix
-        self._cache: dict[str, str | None] = {}
-        self._secret_names = frozenset(name.upper() for name in secret_names)
-        self._from_files: set[str] = set()
-
-    def lookup(self, name: str) -> str | None:
-        """Return the value of ``name``, reading ``NAME_FILE`` when needed; None if unset.
-
-        Raises:
-            SecretFileError: the file cannot be read, or both forms are set.
-        """
-        if name in self._cache:
-            return self._cache[name]
-        value = self.env.get(name)
-        file_name = name + self.file_suffix if self.file_suffix else ""
-        path = self.env.get(file_name) if file_name else None
-        if path:
-            if value:
-                raise SecretFileError(f"both {name} and {file_name} are set; set only one")
-            try:
-                value = read_secret_file(path)
-            except SecretFileError as exc:
-                raise SecretFileError(f"{file_name}: {exc}") from None
-            self._from_files.add(value)
-        elif value is not None and not is_utf8(value):
-            raise UnusableVariable(f"{name} holds bytes that are not valid UTF-8")
-        self._cache[name] = value
-        return value
-
-    def secret_texts(self) -> list[str]:
-        """Return every secret seen so far: file contents and values of secret names."""
-        texts = set(self._from_files)
-        if self._secret_names:
-            texts.update(v for k, v in self.env.items() if k.upper() in self._secret_names)
-        return list(texts)
-
-    def scrub(self, message: str, extra: Collection[str] = ()) -> str:
-        """Hide every secret (and ``extra`` texts) that ``message`` quotes."""
-        return scrub(message, [*self.secret_texts(), *extra])
-
-
-#: Shorter secrets cannot be told apart from ordinary words of a message.
-_MIN_SCRUB = 4
-HIDDEN = "**********"
-
-
-def scrub(message: str, secrets: Collection[str]) -> str:
-    """Replace each secret in ``message``, as written or as Python's repr quotes it."""
-    forms = {form for text in secrets for form in (text, repr(text)[1:-1])}
-    for form in sorted((f for f in forms if len(f) >= _MIN_SCRUB), key=len, reverse=True):
-        message = message.replace(form, HIDDEN)
-    return message
-
-
-def _scrubbed(
-    issues: list[TemplateIssue], resolver: VariableResolver, extra: Collection[str] = ()
-) -> TemplateFailed:
-    secrets = [*resolver.secret_texts(), *extra]
-    return TemplateFailed(
-        [TemplateIssue(i.template, i.line, i.variable, scrub(i.message, secrets)) for i in issues]
-    )
+    value = variables.lookup(name)
+    if value is not None and not is_utf8(value):
+        raise FileReadError(f"{name} holds bytes that are not valid UTF-8")
+    return value
 
 
 def render_envsubst(
     text: str,
     template: str,
-    resolver: VariableResolver,
+    variables: FileVariables,
     *,
     name_filter: re.Pattern[str] | None = None,
     strict: bool = False,
 ) -> str:
-    """Render with the envsubst engine (nginx-compatible, plus Compose operators)."""
+    """Render with the envsubst engine (nginx-compatible, plus Compose operators).
+
+    Raises:
+        TemplateFailed: every unreadable variable and failed ``:?`` check, located.
+    """
     values: dict[str, str] = {}
-    issues: list[TemplateIssue] = []
+    problems: list[Problem] = []
     for name in sorted(references(text)):
         if name_filter is not None and not name_filter.search(name):
             continue
         try:
-            value = resolver.lookup(name)
-        except SecretFileError as exc:
-            issues.append(TemplateIssue(template, _first_line(text, name), name, str(exc)))
+            value = lookup_checked(variables, name)
+        except FileReadError as exc:
+            problems.append(template_problem(template, _first_line(text, name), str(exc), name))
             continue
         if value is not None:
             values[name] = value
-    if issues:
-        raise _scrubbed(issues, resolver)
+    if problems:
+        raise TemplateFailed(problems)
     try:
         return envsubst(text, values.get, name_filter=name_filter, strict=strict)
     except InterpolationError as exc:
-        # A ":?" message may quote a secret ("${X:?$DB_PASSWORD}").
-        raise _scrubbed(
+        raise TemplateFailed(
             [
-                TemplateIssue(template, line_of(text, i.offset), i.variable, i.message)
+                template_problem(template, line_of(text, i.offset), i.message, i.variable)
                 for i in exc.issues
-            ],
-            resolver,
+            ]
         ) from None
 
 
@@ -187,19 +118,20 @@ def jinja_environment() -> ImmutableSandboxedEnvironment:
 def render_jinja(
     text: str,
     template: str,
-    resolver: VariableResolver,
+    variables: FileVariables,
     extra: Mapping[str, Any] | None = None,
     cache: JinjaCache | None = None,
 ) -> str:
     """Render a Jinja2 template with every environment variable as a name and as ``env``.
 
     Undefined names are all reported at once (found from the template's AST before
-    rendering); errors during rendering are located by the template line they hit.
+    rendering); errors during rendering are located by the template line they hit and
+    named by their kind only. ``extra`` must hold data only (see :func:`data_only`).
     With a ``cache``, a template seen before is neither parsed nor compiled again.
-    """
-    from jinja2 import TemplateSyntaxError
-    from jinja2.exceptions import SecurityError, TemplateError
 
+    Raises:
+        TemplateFailed: every problem found, located.
+    """
     environment = jinja_environment()
     cached = cache.get(text) if cache is not None else None
     code: Any = None
@@ -207,38 +139,28 @@ def render_jinja(
     if cached is not None:
         (loads, assigned, guarded), code = cached
     else:
-        try:
-            ast = environment.parse(text, name=template, filename=template)
-        except TemplateSyntaxError as exc:
-            raise TemplateFailed(
-                [TemplateIssue(template, exc.lineno or 1, "", f"syntax error: {exc.message}")]
-            ) from None
+        ast = _parse(environment, text, template)
         found, assigned, guarded = _analyse(ast)
         loads = [(node.name, node.lineno) for node in found]
-    extra = dict(extra or {})
-    context: dict[str, Any] = {"env": dict(resolver.env), **extra}
-    issues: list[TemplateIssue] = []
+    context: dict[str, Any] = {"env": dict(variables.env), **(extra or {})}
+    problems: list[Problem] = []
     seen: set[str] = set()
     for name, lineno in loads:
-        if name in context or name in assigned or name in seen:
-            continue
-        if name in environment.globals:
+        if name in context or name in assigned or name in seen or name in environment.globals:
             continue
         seen.add(name)
         try:
-            value = resolver.lookup(name)
-        except SecretFileError as exc:
-            issues.append(TemplateIssue(template, lineno, name, str(exc)))
+            value = lookup_checked(variables, name)
+        except FileReadError as exc:
+            problems.append(template_problem(template, lineno, str(exc), name))
             continue
         if value is None:
             if name not in guarded:
-                issues.append(TemplateIssue(template, lineno, name, "variable is not set"))
+                problems.append(template_problem(template, lineno, "variable is not set", name))
         else:
             context[name] = value
-    if issues:
-        raise _scrubbed(issues, resolver)
-    # Jinja quotes values in its messages ("'dict object' has no attribute '<value>'").
-    hidden = _secrets_in(extra)
+    if problems:
+        raise TemplateFailed(problems)
     try:
         if code is None:
             code = environment.compile(ast)
@@ -247,60 +169,61 @@ def render_jinja(
         globals_ = environment.make_globals(None)
         compiled = environment.template_class.from_code(environment, code, globals_, None)
         compiled.name = template
-        rendered = compiled.render(context)
-    except SecurityError as exc:
-        message = f"unsafe operation: {exc}"
-        raise _scrubbed(
-            [TemplateIssue(template, _jinja_line(exc, template), "", message)], resolver, hidden
-        ) from None
-    except TemplateError as exc:
-        message = exc.message or str(exc)
-        raise _scrubbed(
-            [TemplateIssue(template, _jinja_line(exc, template), "", message)], resolver, hidden
-        ) from None
-    except (
-        ArithmeticError,
-        TypeError,
-        ValueError,
-        LookupError,
-        AttributeError,
-        RecursionError,
-        MemoryError,
-    ) as exc:
-        message = f"{type(exc).__name__}: {exc}".rstrip(": ")
-        raise _scrubbed(
-            [TemplateIssue(template, _jinja_line(exc, template), "", message)], resolver, hidden
+        rendered: str = compiled.render(context)
+    except (Exception, SystemExit) as exc:
+        raise TemplateFailed(
+            [template_problem(template, _jinja_line(exc, template), _runtime_message(exc, text))]
         ) from None
     if not is_utf8(rendered):  # a value taken from ``env`` that holds non-UTF-8 bytes
-        bad = sorted(name for name, value in resolver.env.items() if not is_utf8(value))
+        bad = sorted(name for name, value in variables.env.items() if not is_utf8(value))
         line = min((_first_use(text, name) for name in bad), default=1)
         message = f"output holds bytes that are not valid UTF-8, from {', '.join(bad) or 'a value'}"
-        raise TemplateFailed([TemplateIssue(template, line, "", message)])
+        raise TemplateFailed([template_problem(template, line, message)])
     return rendered
+
+
+def _parse(environment: Any, text: str, template: str) -> Any:
+    """Parse a template; any failure (syntax, nesting too deep for Python) is located."""
+    from jinja2 import TemplateSyntaxError
+
+    try:
+        return environment.parse(text, name=template, filename=template)
+    except TemplateSyntaxError as exc:
+        problem = template_problem(template, exc.lineno or 1, f"syntax error: {exc.message}")
+    except (RecursionError, MemoryError, SyntaxError) as exc:
+        # Deep nesting exhausts the parser's recursion or Python's own limits.
+        problem = template_problem(template, 1, f"template too deeply nested ({type(exc).__name__})")
+    raise TemplateFailed([problem])
+
+
+_UNDEFINED_NAME = re.compile(r"'([A-Za-z_][A-Za-z0-9_]*)' is undefined\Z")
+
+
+def _runtime_message(exc: BaseException, text: str) -> str:
+    """What went wrong while rendering, without any value computed from the context.
+
+    Only an undefined *name* written in the template is quoted: it is template text.
+    """
+    from jinja2.exceptions import SecurityError, UndefinedError
+
+    kind = type(exc).__name__
+    if isinstance(exc, SecurityError):
+        return "unsafe operation refused by the sandbox"
+    if isinstance(exc, UndefinedError):
+        match = _UNDEFINED_NAME.match(str(exc.message or ""))
+        if match and match[1] in text:
+            return f"{match[1]} is undefined"
+        return "undefined attribute or key (UndefinedError)"
+    if isinstance(exc, SystemExit):
+        return "the template tried to end the program (SystemExit)"
+    if isinstance(exc, (RecursionError, MemoryError)):
+        return f"template too deeply nested or too large ({kind})"
+    return f"error while rendering ({kind})"
 
 
 def _first_use(text: str, name: str) -> int:
     at = text.find(name)
     return line_of(text, at) if at >= 0 else 1
-
-
-def _secrets_in(value: Any, depth: int = 0) -> list[str]:
-    """Every secret value (``SecretStr`` and the like) inside the extra context."""
-    getter = getattr(value, "get_secret_value", None)
-    if callable(getter):
-        secret = getter()
-        return [secret.decode("utf-8", "replace") if isinstance(secret, bytes) else str(secret)]
-    if depth > 32:
-        return []
-    if isinstance(value, Mapping):
-        items: list[Any] = list(value.values())
-    elif isinstance(value, (list, tuple, set, frozenset)):
-        items = list(value)
-    elif isinstance(getattr(type(value), "model_fields", None), dict):  # a pydantic model
-        items = [getattr(value, name, None) for name in type(value).model_fields]
-    else:
-        return []
-    return [text for item in items for text in _secrets_in(item, depth + 1)]
 
 
 _GUARD_FILTERS = frozenset({"default", "d"})
@@ -356,6 +279,38 @@ def _jinja_line(exc: BaseException, template: str) -> int:
     return found
 
 
-def lookup_function(resolver: VariableResolver) -> Callable[[str], str | None]:
-    """Adapt a resolver to the ``interpolate`` module's lookup signature."""
-    return resolver.lookup
+_PLAIN = (str, int, float, bool, type(None))
+
+
+def data_only(value: Any, depth: int = 0) -> Any:
+    """``value`` as template data: mappings, lists and scalars, never an object with methods.
+
+    A settings object handed to a template as it is would let it call ``settings.load(...)``
+    (reading any file, or ending the program with ``--help``) or a ``Path``'s
+    ``read_text()``. Models become dicts (Jinja reads ``settings.db.port`` from a dict too);
+    ``SecretStr``/``SecretBytes`` stay as they are, so a template that needs the value says
+    so with ``.get_secret_value()``; anything else becomes its text.
+    """
+    if isinstance(value, _PLAIN):
+        return value
+    if depth > 64:
+        raise ValueError("settings nested too deeply to hand to a template")
+    if type(value).__name__ in ("SecretStr", "SecretBytes") and callable(
+        getattr(value, "get_secret_value", None)
+    ):
+        return value
+    fields = getattr(type(value), "model_fields", None)
+    if isinstance(fields, dict):  # a pydantic model, the settings object included
+        return {name: data_only(getattr(value, name, None), depth + 1) for name in fields}
+    if isinstance(value, Mapping):
+        return {str(k): data_only(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        items = sorted(value, key=repr) if isinstance(value, (set, frozenset)) else value
+        return [data_only(v, depth + 1) for v in items]
+    if isinstance(value, enum.Enum):
+        return data_only(value.value, depth + 1)
+    import dataclasses  # only with --settings, where pydantic has loaded it already
+
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: data_only(getattr(value, f.name), depth + 1) for f in dataclasses.fields(value)}
+    return str(value)

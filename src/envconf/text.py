@@ -14,3 +14,14 @@ def is_utf8(text: str) -> bool:
     except UnicodeEncodeError:
         return False
     return True
+
+
+def printable(text: str) -> str:
+    """``text`` with control characters escaped, so a name cannot forge a log line.
+
+    A file name may hold a newline or an ANSI escape; shown raw, it could print a fake
+    ``envconf: rendered 1 file(s)`` line or recolour the terminal.
+    """
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() or c == " " else repr(c)[1:-1] for c in text)

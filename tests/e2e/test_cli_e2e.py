@@ -211,7 +211,7 @@ def test_dotenv_writes_an_example(project: Path) -> None:
 
 
 def not_on_a_volume(*candidates: Path) -> Path:
-    from envconf.volumes import on_volume
+    from envconf.tools.volumes import on_volume
 
     for candidate in candidates:
         if candidate.is_dir() and os.access(candidate, os.W_OK) and not on_volume(candidate):

@@ -15,8 +15,8 @@ from pydantic import BaseModel, Field, SecretStr
 
 import envconf
 from envconf.errors import ConfigError
-from envconf.settings import class_state
-from envconf.sources.cli_args import parse_argv
+from envconf.load.classinfo import class_info as class_state
+from envconf.load.sources.argv import parse_argv
 
 from .budget import fuzz
 

@@ -19,7 +19,7 @@ from pydantic import BaseModel, Field, SecretStr
 
 import envconf
 from envconf.errors import ConfigError
-from envconf.sources.formats import parse_env_text, parse_structured
+from envconf.load.formats import parse_env_text, parse_structured
 
 from .budget import fuzz
 

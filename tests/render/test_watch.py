@@ -1,4 +1,4 @@
-"""Tests for ``envconf render --watch`` (envconf.render.watch), run as a real process."""
+"""Tests for ``envconf render --watch`` (envconf.watch.render), run as a real process."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from envconf.errors import UsageError
-from envconf.render.watch import parse_signal, split_command
+from envconf.watch.render import parse_signal, split_command
 
 from .test_supervise import Envconf
 
@@ -72,7 +72,7 @@ def test_split_command_splits_like_a_shell_without_one() -> None:
 
 def test_watching_without_settings_does_not_import_pydantic() -> None:
     code = (
-        "import sys; import envconf.render.watch, envconf.render.supervise; "
+        "import sys; import envconf.watch.render, envconf.render.supervise; "
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('pydantic', 'jinja2')))"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

@@ -9,7 +9,7 @@ import pytest
 from pydantic import BaseModel, Field, SecretStr
 
 import envconf
-from envconf.sources.cli_args import ArgvError, render_help
+from envconf.load.sources.argv import ArgvError, render_help
 
 
 class Database(BaseModel):
@@ -180,7 +180,7 @@ def test_help_never_shows_a_secret_default() -> None:
         model_config = envconf.SettingsConfigDict(env_prefix="W_", secrets_dir=None)
         token: SecretStr = SecretStr("hunter2")
 
-    from envconf.settings import class_state
+    from envconf.load.classinfo import class_info as class_state
 
     text = render_help(class_state(WithDefault).spec, "w")
     assert "hunter2" not in text

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 import envconf
-from envconf.sources.dotenv import dotenv_entries
+from envconf.load.sources.dotenv import dotenv_entries
 
 
 def write(path: Path, text: str) -> str:

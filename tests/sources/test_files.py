@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 import envconf
-from envconf.settings import class_state
-from envconf.sources.files import (
+from envconf.load.classinfo import class_info as class_state
+from envconf.load.sources.files import (
     FileCandidate,
     FileReport,
     choose_files,
@@ -20,8 +20,8 @@ from envconf.sources.files import (
     read_config_bytes,
     with_profiles,
 )
-from envconf.sources.names import NameIndex
-from envconf.tree import Leaf, Scalar
+from envconf.load.names import NameIndex
+from envconf.load.tree import Leaf, Scalar
 
 
 class Files(envconf.Settings):

@@ -1,4 +1,4 @@
-"""Tests for envconf.sources.formats: config file bytes -> raw trees with line numbers."""
+"""Tests for envconf.load.formats: config file bytes -> raw trees with line numbers."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ import pytest
 import yaml
 
 from envconf.errors import ConfigError
-from envconf.sources import yaml_format as formats
-from envconf.sources.formats import EnvEntry, parse_env_text, parse_structured
-from envconf.tree import Leaf, Scalar, Tree
+from envconf.load.formats import yaml_format as formats
+from envconf.load.formats import EnvEntry, parse_env_text, parse_structured
+from envconf.load.tree import Leaf, Scalar, Tree
 
 STR = "tag:yaml.org,2002:str"
 LOADERS = [yaml.SafeLoader] + ([yaml.CSafeLoader] if yaml.__with_libyaml__ else [])

@@ -1,4 +1,4 @@
-"""Property tests for envconf.sources.formats: what a writer dumps, the parser finds again."""
+"""Property tests for envconf.load.formats: what a writer dumps, the parser finds again."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from envconf.sources.formats import EnvEntry, parse_env_text, parse_structured
-from envconf.tree import Leaf, Scalar, Tree
+from envconf.load.formats import EnvEntry, parse_env_text, parse_structured
+from envconf.load.tree import Leaf, Scalar, Tree
 
 keys = st.text(max_size=12)
 scalars = st.one_of(st.text(max_size=20), st.integers(min_value=-(10**30), max_value=10**30))

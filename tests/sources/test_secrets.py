@@ -9,10 +9,10 @@ import pytest
 from pydantic import BaseModel, SecretStr
 
 import envconf
-from envconf.settings import class_state
-from envconf.sources.names import NameIndex
+from envconf.load.classinfo import class_info as class_state
+from envconf.load.names import NameIndex
 from envconf.sources.secrets import secrets_layer
-from envconf.tree import Leaf
+from envconf.load.tree import Leaf
 
 
 class Database(BaseModel):

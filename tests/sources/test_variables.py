@@ -8,10 +8,10 @@ import pytest
 from pydantic import BaseModel, Field, SecretStr
 
 import envconf
-from envconf.settings import class_state
-from envconf.sources.names import NameIndex
+from envconf.load.classinfo import class_info as class_state
+from envconf.load.names import NameIndex
 from envconf.sources.variables import VarEntry, variables_layer
-from envconf.tree import Leaf
+from envconf.load.tree import Leaf
 
 
 class Database(BaseModel):

@@ -33,7 +33,7 @@ class TemplateJob(NamedTuple):
 
     ``source`` is the template path as given on the command line or as found under the
     template dir (a visible name, possibly a symlink); ``mode`` is the exact permission
-    bits for ``dest``: ``--mode`` if given, else the template's own (``st_mode & 0o7777``,
+    bits for ``dest``: ``--mode`` if given, else the template's own without set-id bits,
     following links).
     """
 
@@ -88,6 +88,9 @@ def plan_jobs(
         engine = None
     if mode is not None and not 0 <= mode <= 0o7777:
         problems.append(f"mode {mode:#o} is out of range (0 to 7777 octal)")
+        mode = None
+    elif mode is not None and mode & SET_ID_BITS:
+        problems.append(f"mode {mode:04o} sets set-user-ID or set-group-ID bits; envconf never writes those")
         mode = None
 
     out_root: Path | None = None
@@ -308,8 +311,12 @@ def _same_file(source: Path, dest: Path) -> bool:
         return landing_path(dest) == real_path(source)
 
 
+#: Set-user-ID and set-group-ID: never copied from a template (``cp`` clears them too).
+SET_ID_BITS = stat.S_ISUID | stat.S_ISGID
+
+
 def _mode(src_stat: os.stat_result, mode: int | None) -> int:
-    return mode if mode is not None else stat.S_IMODE(src_stat.st_mode)
+    return mode if mode is not None else stat.S_IMODE(src_stat.st_mode) & ~SET_ID_BITS
 
 
 def _duplicate_destinations(jobs: Sequence[TemplateJob]) -> list[str]:

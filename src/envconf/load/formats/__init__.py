@@ -19,11 +19,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Literal
 
-from envconf.sources.format_common import MAX_ALIAS_NODES, MAX_DEPTH, MAX_INT_DIGITS, decode
+from envconf.load.formats.common import MAX_ALIAS_NODES, MAX_DEPTH, MAX_INT_DIGITS, decode
 
 if TYPE_CHECKING:
-    from envconf.sources.env_format import EnvEntry
-    from envconf.tree import Tree
+    from envconf.load.formats.env_format import EnvEntry
+    from envconf.load.tree import Tree
 
 __all__ = [
     "MAX_ALIAS_NODES",
@@ -53,15 +53,15 @@ def parse_structured(data: bytes, label: str, fmt: Literal["yaml", "json", "toml
     """
     text = decode(data, label)
     if fmt == "yaml":
-        from envconf.sources.yaml_format import parse_yaml
+        from envconf.load.formats.yaml_format import parse_yaml
 
         return parse_yaml(text, label)
     if fmt == "json":
-        from envconf.sources.json_format import parse_json
+        from envconf.load.formats.json_format import parse_json
 
         return parse_json(text, label)
     if fmt == "toml":
-        from envconf.sources.toml_format import parse_toml
+        from envconf.load.formats.toml_format import parse_toml
 
         return parse_toml(text, label)
     raise ValueError(f"unknown config format {fmt!r}")
@@ -82,7 +82,7 @@ def parse_env_text(data: bytes, label: str) -> list[EnvEntry]:
             every such line is listed.
     """
     text = decode(data, label)
-    from envconf.sources.env_format import parse_env
+    from envconf.load.formats.env_format import parse_env
 
     return parse_env(text, label)
 
@@ -90,7 +90,7 @@ def parse_env_text(data: bytes, label: str) -> list[EnvEntry]:
 def __getattr__(name: str) -> Any:
     # EnvEntry is loaded on first use: its module imports python-dotenv, which is slow.
     if name == "EnvEntry":
-        from envconf.sources.env_format import EnvEntry
+        from envconf.load.formats.env_format import EnvEntry
 
         globals()[name] = EnvEntry
         return EnvEntry

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from envconf.model_info import FieldSpec, ModelSpec
+from envconf.load.model import FieldSpec, ModelSpec
 
 
 class NameIndex(NamedTuple):

@@ -1,7 +1,9 @@
-"""The ``cli`` layer: flags generated from the settings model.
+"""The ``cli`` layer of ``Settings.load(argv=...)``: flags generated from the settings model.
 
 A hand-written parser (not argparse) so that it can be built once per settings class
-and reused: building an argparse parser per load costs milliseconds.
+and reused: building an argparse parser per load costs milliseconds. (A model that uses
+pydantic-settings' own CLI settings, ``cli_parse_args`` and friends, gets
+pydantic-settings' ``CliSettingsSource`` instead: see :mod:`envconf.load.pipeline`.)
 """
 
 from __future__ import annotations
@@ -10,14 +12,16 @@ import difflib
 import json
 import sys
 import warnings
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from envconf.errors import ConfigError, Problem, SecretOnCommandLineWarning
-from envconf.model_info import FieldSpec, ModelSpec, format_default, is_sequence, type_label
-from envconf.sources.variables import set_leaf
+from envconf.load.classinfo import class_cache, class_info
+from envconf.load.model import FieldSpec, ModelSpec, format_default, is_sequence, type_label
+from envconf.load.source import Layer, LoadContext
+from envconf.load.sources.base import EnvconfSource
+from envconf.load.tree import Leaf, Tree, set_leaf
+from envconf.origin import Origin
 from envconf.text import is_utf8
-from envconf.tree import Leaf, Tree
 
 HELP_FLAGS = frozenset({"-h", "--help"})
 CONFIG_FLAG = "config"
@@ -29,12 +33,41 @@ class ArgvError(ConfigError):
     exit_code = 2
 
 
-@dataclass
-class CliResult:
-    """What the command line said: the raw tree and any ``--config`` files."""
+class ParsedArgv(NamedTuple):
+    """What the command line said: the raw tree (by field name) and any ``--config`` files."""
 
-    tree: Tree = field(default_factory=dict)
-    config_files: list[str] = field(default_factory=list)
+    tree: Tree
+    config_files: list[str]
+
+
+def parse_for(settings_cls: type[Any], argv: list[str]) -> ParsedArgv:
+    """Parse ``argv`` with the flags of ``settings_cls`` (the flag table is built once).
+
+    Raises:
+        ArgvError: as :func:`parse_argv`.
+    """
+    info = class_info(settings_cls)
+    cache = class_cache(settings_cls)
+    table = cache.get("flags")
+    if table is None:
+        table = cache["flags"] = flag_table(info.spec)
+    return parse_argv(argv, info.spec, table, info.prog)
+
+
+class ArgvSource(EnvconfSource):
+    """The ``cli`` layer: the ``argv`` given to ``Settings.load``."""
+
+    name = "cli"
+
+    def layer(self, ctx: LoadContext) -> Layer:
+        from envconf.load.fit import fit
+
+        parsed = ctx.parsed_argv(self.settings_cls)
+        if parsed is None:
+            return Layer(self.name, {}, [])
+        info = class_info(self.settings_cls)
+        tree, problems = fit(parsed.tree, info.spec, info.extra)
+        return Layer(self.name, tree, problems)
 
 
 def _norm(flag: str) -> str:
@@ -81,14 +114,14 @@ def _key(spec: FieldSpec | ModelSpec) -> str:
 
 def parse_argv(
     argv: list[str], spec: ModelSpec, table: dict[str, FieldSpec | ModelSpec], prog: str
-) -> CliResult:
+) -> ParsedArgv:
     """Parse ``argv`` into the ``cli`` layer.
 
     Raises:
         ArgvError: unknown flag (with the closest match), missing value, stray argument.
         SystemExit: ``--help`` (after printing help to stdout); the one exit the library makes.
     """
-    result = CliResult()
+    result = ParsedArgv({}, [])
     lists: dict[tuple[str, ...], list[Any]] = {}
     i = 0
     while i < len(argv):
@@ -152,13 +185,13 @@ def parse_argv(
                 items.extend(decoded if isinstance(decoded, list) else [decoded])
             else:
                 items.append(value)
-            set_leaf(result.tree, target.path, Leaf(items, "cli", flag))
+            set_leaf(result.tree, target.path, Leaf(items, Origin("cli", flag)))
             continue
         parsed = _value_leaf(target, value, flag)
         if isinstance(target, ModelSpec) and isinstance(parsed, dict):
             _spread(result.tree, target, parsed, flag)
         else:
-            set_leaf(result.tree, target.path, Leaf(parsed, "cli", flag))
+            set_leaf(result.tree, target.path, Leaf(parsed, Origin("cli", flag)))
     return result
 
 
@@ -168,7 +201,7 @@ def _spread(tree: Tree, spec: ModelSpec, value: dict[str, Any], flag: str) -> No
         if isinstance(child, ModelSpec) and isinstance(item, dict):
             _spread(tree, child, item, flag)
         else:
-            set_leaf(tree, (*spec.path, name), Leaf(item, "cli", flag))
+            set_leaf(tree, (*spec.path, name), Leaf(item, Origin("cli", flag)))
 
 
 def _next_value(argv: list[str], i: int, flag: str) -> str:

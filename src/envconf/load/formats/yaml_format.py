@@ -4,8 +4,8 @@ A YAML scalar stays a :class:`~envconf.tree.Scalar` holding its text as written 
 target field's type decides what ``012`` means); every leaf is located at the line of its
 key. Untrusted input must not hurt the process: the text is read as an event stream and
 composed here without recursion (never constructed, so no tag can build a Python object),
-nesting is capped at :data:`~envconf.sources.format_common.MAX_DEPTH` levels and alias
-expansion at :data:`~envconf.sources.format_common.MAX_ALIAS_NODES` nodes (billion laughs).
+nesting is capped at :data:`~envconf.load.formats.common.MAX_DEPTH` levels and alias
+expansion at :data:`~envconf.load.formats.common.MAX_ALIAS_NODES` nodes (billion laughs).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from yaml.events import (
 )
 
 from envconf.errors import ConfigError, Problem
-from envconf.sources.format_common import (
+from envconf.load.formats.common import (
     MAX_ALIAS_NODES,
     MAX_DEPTH,
     TOO_DEEP,
@@ -36,7 +36,7 @@ from envconf.sources.format_common import (
     last_line,
     shallow_key,
 )
-from envconf.tree import Scalar, Tree
+from envconf.load.tree import Scalar, Tree
 
 __all__ = ["parse_yaml"]
 

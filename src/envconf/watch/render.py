@@ -25,13 +25,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from envconf.errors import EnvconfError, RenderError, UsageError
+from envconf.fileread import FileVariables
 from envconf.render.plan import ENGINE_SUFFIXES
-from envconf.templating import VariableResolver
 
 if TYPE_CHECKING:
-    from envconf.filewatch import FileState, FileWatcher, Snapshot, WatchTarget
-    from envconf.render.command import RenderOptions
+    from envconf.render.options import RenderOptions
     from envconf.render.writer import Output
+    from envconf.watch.files import FileState, FileWatcher, Snapshot, WatchTarget
 
 __all__ = ["DEFAULT_SECRETS_DIR", "RenderSession", "parse_signal", "run_supervised"]
 
@@ -76,8 +76,8 @@ def split_command(text: str) -> list[str]:
     return argv
 
 
-class _RecordingResolver(VariableResolver):
-    """A resolver that fingerprints each ``VAR_FILE`` target just before reading it.
+class _RecordingVariables(FileVariables):
+    """Variables that fingerprint each ``VAR_FILE`` target just before reading it.
 
     Fingerprinting before the read means a change made while rendering is seen by the
     next check (at worst one spurious re-render), never missed.
@@ -88,10 +88,10 @@ class _RecordingResolver(VariableResolver):
         self.files: dict[str, tuple[str, FileState | None]] = {}
 
     def lookup(self, name: str) -> str | None:
-        file_name = name + self.file_suffix if self.file_suffix else ""
-        path = self.env.get(file_name) if file_name else None
-        if path and path not in self.files:
-            from envconf.filewatch import file_state
+        file_name = self.file_variable(name)
+        path = self.env[file_name] if file_name else None
+        if file_name and path and path not in self.files:
+            from envconf.watch.files import file_state
 
             self.files[path] = (file_name, file_state(path))
         return super().lookup(name)
@@ -106,7 +106,7 @@ class RenderSession:
         self.log = log
         self.settings_class: Any = None
         if options.settings:
-            from envconf.target import import_settings_class
+            from envconf.tools.target import import_settings_class
 
             self.settings_class = import_settings_class(options.settings)
         self.output_dir = Path(options.output_dir) if options.output_dir else None
@@ -115,8 +115,8 @@ class RenderSession:
 
     def static_targets(self) -> list[WatchTarget]:
         """Every input known before rendering (``VAR_FILE`` targets are learnt by rendering)."""
-        from envconf.filewatch import WatchTarget
-        from envconf.watching import settings_targets
+        from envconf.watch.files import WatchTarget
+        from envconf.watch.settings import settings_targets
 
         targets = [
             WatchTarget(spec.partition(":")[0], "template") for spec in self.options.template
@@ -134,7 +134,7 @@ class RenderSession:
 
     def var_file_targets(self) -> tuple[list[WatchTarget], Snapshot]:
         """The ``VAR_FILE`` targets of the last pass and their states before it read them."""
-        from envconf.filewatch import WatchTarget
+        from envconf.watch.files import WatchTarget
 
         targets = [WatchTarget(path, name) for path, (name, _) in self.var_files.items()]
         return targets, {path: state for path, (_, state) in self.var_files.items()}
@@ -145,15 +145,17 @@ class RenderSession:
         Raises:
             EnvconfError: a settings, template or destination problem (all listed).
         """
-        from envconf.render.command import render_all
+        from envconf.render.pipeline import load_template_settings, render_all
         from envconf.render.writer import check_destinations
 
-        settings = self.settings_class.load(env=self.env) if self.settings_class else None
-        resolver = _RecordingResolver(self.env)
+        settings = None
+        if self.options.settings:
+            settings = load_template_settings(self.options.settings, self.env)
+        variables = _RecordingVariables(self.env)
         try:
-            outputs = render_all(self.options, self.env, settings, resolver=resolver)
+            outputs = render_all(self.options, self.env, settings, variables=variables)
         finally:
-            self.var_files = resolver.files
+            self.var_files = variables.files
         problems = check_destinations(outputs, self.output_dir)
         if problems:
             raise RenderError(problems)
@@ -285,7 +287,7 @@ class _WatchLoop:
             traceback.print_exc()
 
     def rerender(self, paths: list[str]) -> None:
-        from envconf.filewatch import most_specific, snapshot
+        from envconf.watch.files import most_specific, snapshot
 
         log = self.session.log
         paths = most_specific(paths)
@@ -341,7 +343,7 @@ def run_supervised(options: RenderOptions, env: dict[str, str], log: Log) -> int
     static: list[WatchTarget] = []
     before: Snapshot = {}
     if options.watch:
-        from envconf.filewatch import snapshot
+        from envconf.watch.files import snapshot
 
         static = session.static_targets()
         before = snapshot(static)  # before the render reads anything
@@ -371,7 +373,7 @@ def _start_watching(
     static: list[WatchTarget],
     before: Snapshot,
 ) -> FileWatcher:
-    from envconf.filewatch import FileWatcher
+    from envconf.watch.files import FileWatcher
 
     interval = options.poll_interval if options.poll_interval is not None else 1.0
     reloader = _Reloader(supervisor, options, env, log)

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import NoReturn
 
 from envconf.errors import ConfigError, Problem
-from envconf.sources.format_common import (
+from envconf.load.formats.common import (
     MAX_DEPTH,
     MAX_INT_DIGITS,
     TOO_DEEP,
@@ -22,7 +22,7 @@ from envconf.sources.format_common import (
     int_digit_limit,
     native_tree,
 )
-from envconf.tree import Tree
+from envconf.load.tree import Tree
 
 __all__ = ["parse_json"]
 

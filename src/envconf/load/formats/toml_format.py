@@ -10,7 +10,7 @@ import re
 import sys
 
 from envconf.errors import ConfigError, Problem
-from envconf.sources.format_common import (
+from envconf.load.formats.common import (
     MAX_DEPTH,
     TOO_DEEP,
     file_problem,
@@ -18,7 +18,7 @@ from envconf.sources.format_common import (
     last_line,
     native_tree,
 )
-from envconf.tree import Tree
+from envconf.load.tree import Tree
 
 if sys.version_info >= (3, 11):
     import tomllib

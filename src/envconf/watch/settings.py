@@ -2,17 +2,16 @@
 
 :class:`SettingsWatcher` (what ``Settings.watch`` returns) loads a settings class, watches
 every file a load reads (:func:`settings_targets`) with a
-:class:`~envconf.filewatch.FileWatcher`, reloads on a change, and reports which keys
+:class:`~envconf.watch.files.FileWatcher`, reloads on a change, and reports which keys
 changed and from where (:class:`SettingsChange`, :class:`KeyChange`).
 
-Noticing changes is :mod:`envconf.filewatch`'s job; its names are re-exported here for
+Noticing changes is :mod:`envconf.watch.files`'s job; its names are re-exported here for
 code that imports them from this module. pydantic is imported only when a settings class
 is loaded.
 """
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -20,7 +19,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from envconf.errors import ConfigError
-from envconf.filewatch import (
+from envconf.watch.files import (
     FileState,
     FileWatcher,
     Snapshot,
@@ -36,6 +35,7 @@ from envconf.filewatch import (
 )
 
 if TYPE_CHECKING:
+    from envconf.load.source import Input
     from envconf.origin import Origin
     from envconf.settings import Settings
 
@@ -119,17 +119,19 @@ def _file_part(origin: Origin) -> tuple[str, str]:
 
 def diff_settings(old: Settings, new: Settings, files: Sequence[str] = ()) -> SettingsChange[Any]:
     """Compare two loads of one settings class: every key whose value or origin changed."""
-    from envconf.report import display_value, explain
-    from envconf.settings import class_state
+    from envconf.load.classinfo import class_info
+    from envconf.load.report import display_value, explain
 
     old_origins, new_origins = explain(old), explain(new)
     changes: dict[str, KeyChange] = {}
-    for leaf in class_state(type(new)).spec.leaves():
+    for leaf in class_info(type(new)).spec.leaves():
         before, after = _leaf(old, leaf.path), _leaf(new, leaf.path)
         was, now = old_origins[leaf.key], new_origins[leaf.key]
         if before == after and _file_part(was) == _file_part(now):
             continue
-        secret = leaf.secret or type(after).__name__ in ("SecretStr", "SecretBytes")
+        report = new._envconf_report
+        from_file = report is not None and leaf.path in report.secret_paths
+        secret = leaf.secret or from_file or type(after).__name__ in ("SecretStr", "SecretBytes")
         changes[leaf.key] = KeyChange(
             leaf.key,
             display_value(before, secret),
@@ -162,50 +164,27 @@ def settings_targets(
 ) -> list[WatchTarget]:
     """Return every file a load of ``cls`` reads, or would read once it appears.
 
-    Config files (``--config``, ``<config_env>``, the configured list) with their profile
-    variants, ``env_file`` files, the secrets dir, and ``VAR_FILE`` targets of keys (never an
-    unrelated ``LOG_FILE``), each only when its layer is in the precedence.
+    Taken from the load itself (each layer reports its inputs): config files with their
+    profile variants, ``env_file`` files, the secrets dir, and ``VAR_FILE`` targets of keys
+    (never an unrelated ``LOG_FILE``), each only when its layer is in the precedence. An
+    invalid configuration still reports what it read.
 
     Raises:
-        ConfigError: ``argv`` is invalid (as a load would report it).
+        ConfigError: ``argv`` is malformed (as a load would report it).
     """
-    from envconf.settings import _as_tuple, class_state
-    from envconf.sources.cli_args import parse_argv
-    from envconf.sources.files import choose_files, profile_path
+    from envconf.settings import LoadFailed
 
-    state = class_state(cls)
-    environ: Mapping[str, str] = os.environ if env is None else env
-    targets: list[WatchTarget] = []
-    if "file" in state.precedence:
-        cli_files: list[str] = []
-        if argv is not None:
-            cli_files = parse_argv(list(argv), state.spec, state.flags, state.prog).config_files
-        configured = state.config_files if config_files is None else _as_tuple(config_files)
-        profiles = [p.strip() for p in environ.get(state.profile_env, "").split(",") if p.strip()]
-        for candidate in choose_files(cli_files, environ, state.config_env, configured):
-            targets.append(WatchTarget(candidate.path, "config file"))
-            for profile in profiles:
-                targets.append(WatchTarget(profile_path(candidate.path, profile), "config file"))
-    entries: list[tuple[str, str]] = []
-    if "env" in state.precedence:
-        entries.extend(environ.items())
-    if "dotenv" in state.precedence:
-        from envconf.sources.dotenv import dotenv_entries
+    try:
+        settings = cls.load(argv=argv, env=env, config_files=config_files)
+    except LoadFailed as exc:
+        return targets_of(exc.inputs)
+    report = settings._envconf_report
+    return targets_of(report.inputs if report is not None else ())
 
-        targets.extend(WatchTarget(path, "env file") for path in state.env_files)
-        found, _problems = dotenv_entries(state.env_files, environ)
-        entries.extend((entry.name, entry.value) for entry in found)
-    if "secret" in state.precedence:
-        for secrets_dir in state.secrets_dirs:
-            targets.append(WatchTarget(secrets_dir, "secrets dir", tree=True))
-    index = state.index
-    suffix = index.norm(index.file_suffix)
-    for name, value in entries:
-        if not value or not suffix or not index.norm(name).endswith(suffix):
-            continue
-        if index.lookup(name) is None and index.lookup(name[: -len(suffix)]) is not None:
-            targets.append(WatchTarget(value, name))
-    return list(dict.fromkeys(targets))
+
+def targets_of(inputs: Sequence[Input]) -> list[WatchTarget]:
+    """Watch targets for the inputs a load reported."""
+    return list(dict.fromkeys(WatchTarget(i.path, i.what, tree=i.tree) for i in inputs))
 
 
 class SettingsWatcher(Generic[S]):
@@ -255,10 +234,12 @@ class SettingsWatcher(Generic[S]):
             backend=backend,
             name=f"envconf-watch-{cls.__name__}",
         )
+        # A first load tells what to watch; the state is taken before the load kept, so no
+        # change slips in between reading and watching.
         targets = self._targets()
-        before = snapshot(targets)  # taken before reading, so no change slips in between
+        before = snapshot(targets)
         self._current: S = self._load()
-        self._watcher.reset(targets, before)
+        self._watcher.reset(self._with(targets, before), before)
 
     @property
     def current(self) -> S:
@@ -304,6 +285,14 @@ class SettingsWatcher(Generic[S]):
         return settings_targets(
             self._cls, argv=self._argv, env=self._env, config_files=self._config_files
         )
+
+    def _with(self, targets: list[WatchTarget], before: Snapshot) -> list[WatchTarget]:
+        """``targets`` plus inputs the current object read that are not among them yet."""
+        report = self._current._envconf_report
+        more = [t for t in targets_of(report.inputs if report else ()) if t not in targets]
+        if more:
+            before.update(snapshot(more))
+        return [*targets, *more]
 
     def _load(self) -> S:
         loaded: S = self._cls.load(argv=self._argv, env=self._env, config_files=self._config_files)

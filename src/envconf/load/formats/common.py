@@ -11,7 +11,8 @@ import sys
 from typing import Any
 
 from envconf.errors import ConfigError, Problem
-from envconf.tree import Leaf, Tree
+from envconf.load.tree import Leaf, Tree
+from envconf.origin import Origin
 
 __all__ = [
     "MAX_ALIAS_NODES",
@@ -63,7 +64,7 @@ def file_problem(label: str, line: int, message: str, key: str = "") -> Problem:
 
 def file_leaf(value: Any, label: str, line: int) -> Leaf:
     """Build a leaf read from a config file at ``label:line``."""
-    return Leaf(value, source="file", location=f"{label}:{line}", interpolate=True)
+    return Leaf(value, Origin("file", f"{label}:{line}"), interpolate=True)
 
 
 def last_line(text: str) -> int:

@@ -8,6 +8,7 @@ keys without touching pydantic again on every load.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import enum
 import functools
 import itertools
@@ -28,7 +29,11 @@ Kind = Literal["str", "bool", "scalar", "complex", "any"]
 
 
 class FieldSpec(NamedTuple):
-    """A leaf field: one value an operator can set."""
+    """A leaf field: one value an operator can set.
+
+    ``path`` holds field names (the dotted key users see); ``key_path`` the names pydantic
+    validates the value under (an alias when the field has one and aliases are in use).
+    """
 
     path: tuple[str, ...]
     annotation: Any
@@ -39,6 +44,8 @@ class FieldSpec(NamedTuple):
     env_name: str
     info: FieldInfo
     owner: type[BaseModel] | None = None
+    key_path: tuple[str, ...] = ()
+    names: tuple[str, ...] = ()
 
     @property
     def description(self) -> str | None:
@@ -69,12 +76,41 @@ class FieldSpec(NamedTuple):
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """A (nested) model: its leaf fields and sub-models, by field name."""
+    """A (nested) model: its leaf fields and sub-models, by field name.
+
+    ``by_key`` finds a child by any name a source may use for it: its field name, its
+    aliases, and the key pydantic validates it under.
+    """
 
     path: tuple[str, ...]
     model: type[BaseModel]
     env_name: str
     children: dict[str, FieldSpec | ModelSpec] = field(default_factory=dict)
+    key_path: tuple[str, ...] = ()
+    names: tuple[str, ...] = ()
+    by_key: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def key(self) -> str:
+        """The dotted key, e.g. ``db``."""
+        return ".".join(self.path)
+
+    def child(self, key: str) -> FieldSpec | ModelSpec | None:
+        """The child a source's ``key`` (field name or alias) names, or ``None``."""
+        name = self.by_key.get(key)
+        return None if name is None else self.children[name]
+
+    def field_path(self, key_path: tuple[str, ...]) -> tuple[str, ...]:
+        """Translate a path of validation keys (aliases) into field names, as far as known."""
+        node: FieldSpec | ModelSpec = self
+        out: list[str] = []
+        for at, part in enumerate(key_path):
+            found = node.child(part) if isinstance(node, ModelSpec) else None
+            if found is None:
+                return (*out, *key_path[at:])
+            out.append(found.path[-1])
+            node = found
+        return tuple(out)
 
     def leaves(self) -> list[FieldSpec]:
         """Every leaf field under this model, in declaration order."""
@@ -193,6 +229,25 @@ def _env_name(prefix: str, delimiter: str, path: tuple[str, ...], case_sensitive
     return name if case_sensitive else name.upper()
 
 
+def field_names(name: str, info: FieldInfo, config: Any) -> tuple[str, ...]:
+    """Every key pydantic accepts for a field; the first is the one sources write.
+
+    As pydantic-settings decides it: the aliases when aliases are validated (``validation_alias``
+    over ``alias``, each string choice of ``AliasChoices``, the head of an ``AliasPath``),
+    plus the field name when validation by name is on or there is no alias.
+    """
+    from pydantic_settings.sources.utils import (
+        _get_alias_names,
+        _validate_by_alias_enabled,
+        _validate_by_name_enabled,
+    )
+
+    names, _ = _get_alias_names(name, info, validate_by_alias=_validate_by_alias_enabled(config))
+    if _validate_by_name_enabled(config) and name not in names:
+        names = (*names, name)
+    return names
+
+
 def build_spec(
     model: type[BaseModel],
     *,
@@ -200,6 +255,7 @@ def build_spec(
     delimiter: str,
     case_sensitive: bool = False,
     path: tuple[str, ...] = (),
+    key_path: tuple[str, ...] = (),
     default_instance: BaseModel | None = None,
 ) -> ModelSpec:
     """Walk ``model``'s fields recursively into a :class:`ModelSpec`.
@@ -208,25 +264,35 @@ def build_spec(
     instance of this model (``db: Database = Database(port=1)``).
     """
     spec = ModelSpec(
-        path=path, model=model, env_name=_env_name(prefix, delimiter, path, case_sensitive)
+        path=path,
+        model=model,
+        env_name=_env_name(prefix, delimiter, path, case_sensitive),
+        key_path=key_path,
     )
+    config = model.model_config
     for name, info in model.model_fields.items():
         child_path = (*path, name)
+        names = field_names(name, info, config)
+        child_keys = (*key_path, names[0])
+        for key in (name, *names):
+            spec.by_key.setdefault(key, name)
         annotation = info.annotation
-        default: Any = info.get_default(call_default_factory=True, validated_data={})
+        default: Any = _default(info)
         if default_instance is not None:
             default = getattr(default_instance, name, default)
         sub = model_class(annotation)
         if sub is not None and delimiter:
             sub_default = default if isinstance(default, BaseModel) else None
-            spec.children[name] = build_spec(
+            child = build_spec(
                 sub,
                 prefix=prefix,
                 delimiter=delimiter,
                 case_sensitive=case_sensitive,
                 path=child_path,
+                key_path=child_keys,
                 default_instance=sub_default,
             )
+            spec.children[name] = dataclasses.replace(child, names=names)
             continue
         spec.children[name] = FieldSpec(
             path=child_path,
@@ -238,8 +304,27 @@ def build_spec(
             env_name=_env_name(prefix, delimiter or "__", child_path, case_sensitive),
             info=info,
             owner=model,
+            key_path=child_keys,
+            names=names,
         )
     return spec
+
+
+def _default(info: FieldInfo) -> Any:
+    """The field's default; a ``default_factory`` that needs the validated data has none here."""
+    if info.default_factory is not None and info.default_factory_takes_validated_data:
+        return _DEPENDS
+    return info.get_default(call_default_factory=True, validated_data={})
+
+
+class _DependsOnData:
+    """The default of a ``default_factory`` that takes the validated data: known only then."""
+
+    def __repr__(self) -> str:
+        return "(computed from other fields)"
+
+
+_DEPENDS: Any = _DependsOnData()
 
 
 def type_label(annotation: Any) -> str:

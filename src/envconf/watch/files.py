@@ -11,7 +11,7 @@ it the watcher polls.
 
 Only the standard library is imported at module level, and little of it (hashlib,
 traceback and watchfiles only when used): ``envconf render --watch`` uses this module
-without importing pydantic. Reloading settings is :mod:`envconf.watching`'s job.
+without importing pydantic. Reloading settings is :mod:`envconf.watch.settings`'s job.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ from typing import NamedTuple
 from dotenv.parser import parse_stream
 
 from envconf.errors import ConfigError, Problem
-from envconf.sources.format_common import file_problem
+from envconf.load.formats.common import file_problem
 
 __all__ = ["EnvEntry", "parse_env"]
 

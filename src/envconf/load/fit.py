@@ -1,0 +1,188 @@
+"""Fit a layer's tree to the model: keys as pydantic validates them, unknown keys, YAML scalars.
+
+Config files and the command line name keys by field name (or alias); this step renames
+them to the key pydantic validates under, reports unknown keys (with a suggestion) when
+the model forbids extras, and types YAML scalars by the field they land in: a ``str``
+field gets the text as written; any other field the YAML 1.2 core schema reading.
+Nothing else is converted here: pydantic does that in one validation.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import re
+import typing
+from typing import Any
+
+from envconf.errors import Problem
+from envconf.load.model import Kind, ModelSpec, kind_of, strip_optional
+from envconf.load.tree import Leaf, Scalar, Tree, iter_leaves
+
+_NULL = re.compile(r"(?:null|Null|NULL|~|)\Z")
+_BOOL = {"true": True, "True": True, "TRUE": True, "false": False, "False": False, "FALSE": False}
+_INT10 = re.compile(r"[-+]?[0-9]+\Z")
+_INT8 = re.compile(r"0o[0-7]+\Z")
+_INT16 = re.compile(r"0x[0-9a-fA-F]+\Z")
+_FLOAT = re.compile(r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?\Z")
+_INF = re.compile(r"[-+]?\.(?:inf|Inf|INF)\Z")
+_NAN = re.compile(r"\.(?:nan|NaN|NAN)\Z")
+
+
+class ScalarError(ValueError):
+    """A YAML scalar cannot be read as its tag or schema type says."""
+
+
+def core_schema(text: str) -> Any:
+    """Read a plain scalar by the YAML 1.2 core schema."""
+    if _NULL.match(text):
+        return None
+    if text in _BOOL:
+        return _BOOL[text]
+    try:
+        if _INT10.match(text):
+            return int(text, 10)
+        if _INT8.match(text):
+            return int(text[2:], 8)
+        if _INT16.match(text):
+            return int(text[2:], 16)
+    except ValueError:  # more digits than int() accepts (CVE-2020-10735 guard)
+        raise ScalarError("integer too large (too many digits)") from None
+    if _FLOAT.match(text):
+        return float(text)
+    if _INF.match(text):
+        return -math.inf if text.startswith("-") else math.inf
+    if _NAN.match(text):
+        return math.nan
+    return text
+
+
+def resolve_scalar(scalar: Scalar, kind: Kind) -> Any:
+    """The value of a YAML scalar landing in a field of ``kind``."""
+    tag = scalar.tag
+    if tag is not None:
+        short = tag.rsplit(":", 1)[-1]
+        if short == "str":
+            return scalar.text
+        value = core_schema(scalar.text)
+        expected: dict[str, type | tuple[type, ...]] = {
+            "int": int,
+            "float": (int, float),
+            "bool": bool,
+            "null": type(None),
+        }
+        wanted = expected.get(short)
+        if wanted is not None and (
+            not isinstance(value, wanted) or (short == "int" and isinstance(value, bool))
+        ):
+            raise ScalarError(f"not a valid !!{short}")
+        return float(value) if short == "float" else value
+    if not scalar.plain:
+        return scalar.text
+    if kind == "str":
+        return None if _NULL.match(scalar.text) else scalar.text
+    return core_schema(scalar.text)
+
+
+def resolve_value(value: Any, annotation: Any) -> Any:
+    """Resolve every Scalar inside a raw value by the (element) types of ``annotation``."""
+    if isinstance(value, Scalar):
+        return resolve_scalar(value, kind_of(annotation))
+    if isinstance(value, list):
+        fixed = _tuple_types(annotation)
+        if fixed is not None and len(fixed) == len(value):
+            return [resolve_value(v, t) for v, t in zip(value, fixed, strict=True)]
+        item = _item_type(annotation, 0)
+        return [resolve_value(v, item) for v in value]
+    if isinstance(value, dict):
+        item = _item_type(annotation, 1)
+        return {k: resolve_value(v, item) for k, v in value.items()}
+    return value
+
+
+def _tuple_types(annotation: Any) -> tuple[Any, ...] | None:
+    """The element types of a fixed-length ``tuple[int, str]``, else ``None``."""
+    inner = strip_optional(annotation)
+    args = typing.get_args(inner)
+    if typing.get_origin(inner) is tuple and args and Ellipsis not in args:
+        return args
+    return None
+
+
+def _item_type(annotation: Any, index: int) -> Any:
+    inner = strip_optional(annotation)
+    args = typing.get_args(inner)
+    origin = typing.get_origin(inner)
+    if origin in (list, set, frozenset) and args:
+        return args[0]
+    if origin is tuple and args and (len(args) == 2 and args[1] is Ellipsis):
+        return args[0]
+    if origin is dict and len(args) == 2:
+        return args[index]
+    return Any
+
+
+def fit(tree: Tree, spec: ModelSpec, extra: str) -> tuple[Tree, list[Problem]]:
+    """Return ``tree`` keyed as pydantic validates it, scalars typed, and its problems.
+
+    Args:
+        tree: a layer keyed by field names or aliases.
+        spec: the settings model.
+        extra: the model's ``extra`` setting: unknown keys are problems under ``forbid``,
+            dropped under ``ignore`` and kept under ``allow``.
+    """
+    problems: list[Problem] = []
+    return _fit_model(tree, spec, extra, problems), problems
+
+
+def _fit_model(tree: Tree, spec: ModelSpec, extra: str, problems: list[Problem]) -> Tree:
+    out: Tree = {}
+    for key, node in tree.items():
+        target = spec.child(key)
+        if target is None:
+            if extra == "allow":
+                out[key] = node
+            elif extra != "ignore" and (not isinstance(node, dict) or node):
+                problems.append(_unknown(key, node, spec))
+            continue
+        name = target.key_path[-1]
+        if isinstance(target, ModelSpec):
+            if isinstance(node, dict):
+                out[name] = _fit_model(node, target, extra, problems)
+            else:
+                out[name] = _resolve(node, Any, target.key, problems)
+        elif isinstance(node, dict):
+            out[name] = _fit_mapping(node, target.annotation, target.key, problems)
+        else:
+            out[name] = _resolve(node, target.annotation, target.key, problems)
+    return out
+
+
+def _fit_mapping(node: Tree, annotation: Any, key: str, problems: list[Problem]) -> Tree:
+    """A mapping below a leaf field (a ``dict`` field, a model without a delimiter)."""
+    item = _item_type(annotation, 1)
+    out: Tree = {}
+    for name, child in node.items():
+        here = f"{key}.{name}"
+        if isinstance(child, dict):
+            out[name] = _fit_mapping(child, item, here, problems)
+        else:
+            out[name] = _resolve(child, item, here, problems)
+    return out
+
+
+def _unknown(key: str, node: Tree | Leaf, spec: ModelSpec) -> Problem:
+    leaf = node if isinstance(node, Leaf) else next(leaf for _, leaf in iter_leaves(node))
+    close = difflib.get_close_matches(key, list(spec.children), n=1, cutoff=0.6)
+    hint = f" (did you mean {'.'.join((*spec.path, close[0]))}?)" if close else ""
+    dotted = ".".join((*spec.path, key))
+    return Problem(dotted, f"unknown key{hint}", leaf.source, leaf.location)
+
+
+def _resolve(leaf: Leaf, annotation: Any, key: str, problems: list[Problem]) -> Leaf:
+    try:
+        value = resolve_value(leaf.value, annotation)
+    except ScalarError as exc:
+        problems.append(Problem(key, str(exc), leaf.source, leaf.location))
+        return leaf._replace(value=None)
+    return leaf if value is leaf.value else leaf._replace(value=value)

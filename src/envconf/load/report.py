@@ -1,0 +1,205 @@
+"""Where every value came from: the load report, :func:`explain` and ``envconf explain``.
+
+Not named ``explain.py``: importing a submodule ``envconf.explain`` would replace the
+public function ``envconf.explain`` with the module.
+"""
+
+from __future__ import annotations
+
+import enum
+import functools
+import json
+from pathlib import PurePath
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, SecretBytes, SecretStr
+
+from envconf.load.classinfo import ClassInfo
+from envconf.load.model import FieldSpec
+from envconf.load.source import FileReport, Input
+from envconf.load.tree import Leaf, Tree, iter_leaves
+from envconf.origin import Origin
+from envconf.redact import MASK
+
+if TYPE_CHECKING:
+    from envconf.settings import Settings
+
+_DEFAULT = Origin("default", "default")
+
+
+class LoadReport:
+    """How a settings object was loaded: layers in order, files considered, origins.
+
+    Origins are built on first use (``explain``), not at every load.
+    """
+
+    def __init__(
+        self,
+        precedence: tuple[str, ...],
+        files: tuple[FileReport, ...],
+        inputs: tuple[Input, ...],
+        tree: Tree,
+        info: ClassInfo,
+    ) -> None:
+        self.precedence = precedence
+        self.files = files
+        self.inputs = inputs
+        self.tree = tree
+        self.info = info
+
+    @functools.cached_property
+    def origins(self) -> dict[str, Origin]:
+        """The :class:`Origin` of every leaf key, defaults included."""
+        ranks = {name: at for at, name in enumerate(self.precedence)}
+        return {leaf.key: origin_of(self.tree, leaf, ranks) for leaf in self.info.spec.leaves()}
+
+    @functools.cached_property
+    def secret_paths(self) -> frozenset[tuple[str, ...]]:
+        """Field paths whose value came from a secret file (hidden whatever their type)."""
+        found: set[tuple[str, ...]] = set()
+        for leaf in self.info.spec.leaves():
+            node = _node(self.tree, leaf.key_path)
+            leaves = [node] if isinstance(node, Leaf) else [x for _, x in iter_leaves(node)] if node else []
+            if any(x.secret for x in leaves):
+                found.add(leaf.path)
+        return frozenset(found)
+
+
+def _node(tree: Tree, path: tuple[str, ...]) -> Tree | Leaf | None:
+    node: Tree | Leaf = tree
+    for part in path:
+        if isinstance(node, Leaf):
+            return node
+        child = node.get(part)
+        if child is None:
+            return None
+        node = child
+    return node
+
+
+def origin_of(tree: Tree, leaf: FieldSpec, ranks: dict[str, int]) -> Origin:
+    """The origin of one leaf field: its value's, a mapping's summary, or its default."""
+    tail: tuple[Origin, ...] = () if leaf.required else (_DEFAULT,)
+    node = _node(tree, leaf.key_path)
+    if isinstance(node, Leaf):
+        return node.origin._replace(overridden=(*node.origin.overridden, *tail))
+    if not node:
+        return _DEFAULT
+    # A mapping merged from several places: its entries are siblings, not rivals, so
+    # only what they overrode counts as overridden.
+    entries = sorted((x for _, x in iter_leaves(node)), key=lambda x: ranks.get(x.source, len(ranks)))
+    top = entries[0].origin
+    seen = {(top.source, top.location)}
+    beaten: list[Origin] = []
+    for entry in entries:
+        for other in entry.origin.overridden:
+            if (other.source, other.location) not in seen:
+                seen.add((other.source, other.location))
+                beaten.append(other)
+    beaten.sort(key=lambda o: ranks.get(o.source, len(ranks)))
+    return Origin(top.source, top.location, (*beaten, *tail))
+
+
+def _report(settings: Settings) -> LoadReport:
+    report = settings._envconf_report
+    if report is None:
+        raise TypeError("settings were not loaded by envconf (use Settings.load() or Settings())")
+    return report
+
+
+def explain(settings: Settings) -> dict[str, Origin]:
+    """Return the origin of every leaf field, keyed by dotted path (``"db.port"``)."""
+    return dict(_report(settings).origins)
+
+
+def leaf_value(settings: BaseModel, path: tuple[str, ...]) -> Any:
+    """The value of the field at ``path`` (field names) in a settings object."""
+    value: Any = settings
+    for part in path:
+        value = getattr(value, part, None)
+    return value
+
+
+def display_value(value: Any, secret: bool) -> Any:
+    """A JSON-friendly value for reports; secrets are masked."""
+    if secret or isinstance(value, (SecretStr, SecretBytes)):
+        return MASK if value is not None else None
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, PurePath):
+        return str(value)
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    from pydantic import TypeAdapter
+
+    try:
+        return TypeAdapter(Any).dump_python(value, mode="json")
+    except Exception:
+        return str(value)
+
+
+def secret_values(settings: Settings) -> list[str]:
+    """The text of every secret in a loaded settings object (for redacting render errors)."""
+    from envconf.load.validate import texts_of
+
+    report = _report(settings)
+    texts: list[str] = []
+    for leaf in report.info.spec.leaves():
+        if leaf.secret or leaf.path in report.secret_paths:
+            texts.extend(texts_of(leaf_value(settings, leaf.path)))
+    return texts
+
+
+def explain_data(settings: Settings) -> dict[str, Any]:
+    """The ``envconf explain --format json`` document."""
+    report = _report(settings)
+    keys = []
+    for leaf in report.info.spec.leaves():
+        origin = report.origins[leaf.key]
+        secret = leaf.secret or leaf.path in report.secret_paths
+        keys.append(
+            {
+                "key": leaf.key,
+                "value": display_value(leaf_value(settings, leaf.path), secret),
+                **origin.to_dict(),
+            }
+        )
+    return {
+        "precedence": list(report.precedence),
+        "files": [{"path": f.path, "loaded": f.loaded, **({"note": f.note} if f.note else {})} for f in report.files],
+        "keys": keys,
+    }
+
+
+def explain_table(settings: Settings) -> str:
+    """The human-readable ``envconf explain`` table."""
+    return table_of(explain_data(settings))
+
+
+def table_of(doc: dict[str, Any]) -> str:
+    """Render an ``explain`` document as the table people read."""
+    lines = ["precedence (highest first): " + " > ".join(doc["precedence"])]
+    if doc["files"]:
+        lines.append("files:")
+        for f in doc["files"]:
+            state = "loaded" if f["loaded"] else f.get("note") or "not loaded"
+            lines.append(f"  {f['path']}  ({state})")
+    else:
+        lines.append("files: none")
+    rows = [("KEY", "VALUE", "SOURCE", "LOCATION", "OVERRIDDEN")]
+    for item in doc["keys"]:
+        beaten = ", ".join(
+            o["location"] if o["location"] == o["source"] else f"{o['location']} ({o['source']})"
+            for o in item["overridden"]
+        )
+        value = item["value"]
+        text = value if isinstance(value, str) and value == MASK else json.dumps(value, ensure_ascii=False)
+        rows.append((item["key"], text, item["source"], item["location"], beaten or "-"))
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    lines.append("")
+    for row in rows:
+        cells = [row[i].ljust(widths[i]) for i in range(4)]
+        lines.append("  ".join([*cells, row[4]]).rstrip())
+    return "\n".join(lines) + "\n"

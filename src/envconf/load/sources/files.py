@@ -1,0 +1,279 @@
+"""The ``file`` layer: swappable config files, profiles, templates and interpolation.
+
+Files come from ``--config`` (repeatable), else ``<config_env>`` (comma-separated),
+else the configured list. With ``<profile_env>=production`` each ``dir/name.ext`` is
+followed by ``dir/name.production.ext`` when that exists. Files named by the operator
+must exist; an absent default file is skipped and reported as not loaded.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from typing import Any, NamedTuple
+
+from envconf.errors import Problem
+from envconf.fileread import MAX_CONFIG_BYTES, FileReadError, FileVariables, read_regular
+from envconf.interpolate import InterpolationError, interpolate, line_of
+from envconf.load.classinfo import as_paths, class_info
+from envconf.load.fit import fit
+from envconf.load.merge import merge
+from envconf.load.names import NameIndex
+from envconf.load.source import FileReport, Input, Layer, LoadContext
+from envconf.load.sources.base import EnvconfSource
+from envconf.load.tree import Scalar, Tree
+from envconf.templating import TemplateFailed, lookup_checked, render_jinja
+
+FORMATS = {".yaml": "yaml", ".yml": "yaml", ".json": "json", ".toml": "toml", ".env": "env"}
+TEMPLATE_SUFFIX = ".j2"
+
+
+class FileCandidate(NamedTuple):
+    """A config file envconf will consider, and whether the operator named it."""
+
+    path: str
+    explicit: bool
+
+
+def choose_files(
+    cli_files: Sequence[str],
+    env: Mapping[str, str],
+    config_env: str,
+    configured: Sequence[str],
+) -> list[FileCandidate]:
+    """Pick the file list by the documented order of choice."""
+    if cli_files:
+        return [FileCandidate(p, True) for p in cli_files]
+    named = env.get(config_env, "") if config_env else ""
+    if named.strip():
+        return [FileCandidate(p.strip(), True) for p in named.split(",") if p.strip()]
+    return [FileCandidate(p, False) for p in configured]
+
+
+def profile_path(path: str, profile: str) -> str:
+    """``config/app.yaml`` -> ``config/app.production.yaml`` (``.j2`` kept last)."""
+    head, name = os.path.split(path)
+    template = name.endswith(TEMPLATE_SUFFIX)
+    if template:
+        name = name[: -len(TEMPLATE_SUFFIX)]
+    stem, dot, ext = name.rpartition(".")
+    new = f"{stem}.{profile}.{ext}" if dot and stem else f"{name}.{profile}"
+    if template:
+        new += TEMPLATE_SUFFIX
+    return os.path.join(head, new)
+
+
+def with_profiles(
+    files: list[FileCandidate], profiles: Sequence[str]
+) -> tuple[list[FileCandidate], list[FileReport]]:
+    """Insert each profile variant after its base file when it exists; report those missing."""
+    out: list[FileCandidate] = []
+    missing: list[FileReport] = []
+    for candidate in files:
+        out.append(candidate)
+        for profile in profiles:
+            variant = profile_path(candidate.path, profile)
+            if os.path.exists(variant):
+                out.append(FileCandidate(variant, False))
+            else:
+                missing.append(FileReport(variant, False, f"profile {profile}: not found"))
+    return out, missing
+
+
+def file_format(path: str) -> tuple[str | None, bool]:
+    """Return (format, is_template) from the file name's suffixes."""
+    name = path[: -len(TEMPLATE_SUFFIX)] if path.endswith(TEMPLATE_SUFFIX) else path
+    suffix = os.path.splitext(name)[1].lower()
+    base = os.path.basename(name).lower()
+    if suffix not in FORMATS and (base == ".env" or base.startswith(".env.")):
+        return "env", name != path  # ".env" has no suffix; ".env.production" is its profile
+    return FORMATS.get(suffix), name != path
+
+
+def _located(problem: Problem, path: str) -> Problem:
+    return problem._replace(source="file", location=problem.location or path)
+
+
+def load_file(
+    path: str, variables: FileVariables, index: NameIndex, *, interpolation: bool, allow_unset: bool
+) -> tuple[Tree, list[Problem]]:
+    """Read, render (``.j2``), parse and interpolate one config file into a raw tree.
+
+    Returns the tree (whatever could be read) and every problem found in the file.
+    """
+    fmt, template = file_format(path)
+    if fmt is None:
+        known = ", ".join(sorted(FORMATS))
+        message = f"unknown config file format (use one of {known}, optionally + .j2)"
+        return {}, [Problem("", message, "file", path)]
+    try:
+        data = read_regular(path, MAX_CONFIG_BYTES, "config file")
+    except FileReadError as exc:
+        return {}, [Problem("", str(exc).removeprefix(f"{path}: "), "file", path)]
+    if template:
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            line = data[: exc.start].count(b"\n") + 1
+            return {}, [Problem("", "not valid UTF-8", "file", f"{path}:{line}")]
+        try:
+            data = render_jinja(text, path, variables).encode("utf-8")
+        except TemplateFailed as exc:
+            return {}, [_located(p, path) for p in exc.problems]
+    from envconf.errors import ConfigError
+    from envconf.load.formats import parse_env_text, parse_structured
+
+    try:
+        if fmt == "env":
+            from envconf.load.sources.envfile import env_file_tree
+
+            tree, problems = env_file_tree(parse_env_text(data, path), path, index, template=template)
+        else:
+            tree, problems = parse_structured(data, path, fmt), []  # type: ignore[arg-type]
+    except ConfigError as exc:
+        return {}, [_located(p, path) for p in exc.problems]
+    if interpolation and not template:
+        found: list[_Located] = []
+        interpolate_tree(tree, variables, allow_unset, found, ())
+        if found:
+            lines = data.decode("utf-8-sig", errors="replace").splitlines()
+            problems.extend(_relocate(f, lines) for f in found)
+    return tree, problems
+
+
+class _Located(NamedTuple):
+    """An interpolation problem, located at its key's line until the file is consulted."""
+
+    problem: Problem
+    variable: str = ""
+    lines_below_key: int = 0
+
+
+def interpolate_tree(
+    tree: Tree,
+    variables: FileVariables,
+    allow_unset: bool,
+    problems: list[_Located],
+    path: tuple[str, ...],
+) -> None:
+    """Expand ``${VAR}`` in every string leaf of ``tree`` in place (one pass, no re-expansion).
+
+    A leaf that fails is removed from the tree, so it is reported once, by its reference.
+    """
+    failed: list[str] = []
+    for key, node in tree.items():
+        here = (*path, key)
+        if isinstance(node, dict):
+            interpolate_tree(node, variables, allow_unset, problems, here)
+            continue
+        if not node.interpolate:
+            continue
+        read_before = len(variables.reads)
+        try:
+            value = _expand(node.value, variables, allow_unset)
+        except InterpolationError as exc:
+            text = _text_of(node.value)
+            for issue in exc.issues:
+                problem = Problem(".".join(here), issue.message, node.source, node.location)
+                below = line_of(text, issue.offset) - 1 if text else 0
+                problems.append(_Located(problem, issue.variable, below))
+            failed.append(key)
+            continue
+        except FileReadError as exc:
+            problems.append(_Located(Problem(".".join(here), str(exc), node.source, node.location)))
+            failed.append(key)
+            continue
+        if value is not node.value:
+            # A value that took text from a VAR_FILE holds a secret, whatever the field.
+            secret = node.secret or len(variables.reads) > read_before
+            tree[key] = node._replace(value=value, interpolate=False, secret=secret)
+    for key in failed:
+        del tree[key]
+
+
+def _relocate(found: _Located, lines: list[str]) -> Problem:
+    """Point an interpolation problem at the line of its reference, not of its key.
+
+    A value's text may start below its key (YAML block scalars, TOML multi-line strings)
+    or hold escaped newlines (JSON), so the estimate is checked against the file: the
+    first line from the estimate on that mentions the variable, else the key's line.
+    """
+    problem = found.problem
+    file, _, key_line = problem.location.rpartition(":")
+    if not found.variable or not key_line.isdigit():
+        return problem
+    refs = ("$" + found.variable, "${" + found.variable)
+    first = int(key_line)
+    for line in range(first + found.lines_below_key, len(lines) + 1):
+        if any(ref in lines[line - 1] for ref in refs):
+            return problem._replace(location=f"{file}:{line}")
+    return problem
+
+
+def _text_of(value: Any) -> str:
+    if isinstance(value, Scalar):
+        return value.text
+    return value if isinstance(value, str) else ""
+
+
+def _expand(value: Any, variables: FileVariables, allow_unset: bool) -> Any:
+    """Interpolate strings inside a raw value; returns the same object when unchanged."""
+
+    def lookup(name: str) -> str | None:
+        return lookup_checked(variables, name)
+
+    if isinstance(value, Scalar):
+        if "$" not in value.text or (value.tag is not None and not value.tag.endswith(":str")):
+            return value
+        return interpolate(value.text, lookup, allow_unset=allow_unset)
+    if isinstance(value, str):
+        return interpolate(value, lookup, allow_unset=allow_unset) if "$" in value else value
+    if isinstance(value, list):
+        items = [_expand(v, variables, allow_unset) for v in value]
+        return items if any(a is not b for a, b in zip(items, value, strict=True)) else value
+    if isinstance(value, dict):
+        mapped = {k: _expand(v, variables, allow_unset) for k, v in value.items()}
+        return mapped if any(mapped[k] is not value[k] for k in value) else value
+    return value
+
+
+class ConfigFileSource(EnvconfSource):
+    """The ``file`` layer: swappable config files, profiles, templates and interpolation."""
+
+    name = "file"
+
+    def layer(self, ctx: LoadContext) -> Layer:
+        info = class_info(self.settings_cls)
+        parsed = ctx.parsed_argv(self.settings_cls)
+        configured = info.config_files if ctx.config_files is None else as_paths(ctx.config_files)
+        candidates = choose_files(
+            parsed.config_files if parsed else [], ctx.environ, info.config_env, configured
+        )
+        profiles = [p.strip() for p in ctx.environ.get(info.profile_env, "").split(",") if p.strip()]
+        files, missing = with_profiles(candidates, profiles)
+        variables = FileVariables(ctx.environ, info.index.file_suffix)
+        trees: list[Tree] = []
+        reports: list[FileReport] = []
+        problems: list[Problem] = []
+        for candidate in files:
+            if not candidate.explicit and not os.path.exists(candidate.path):
+                reports.append(FileReport(candidate.path, False, "not found, skipped"))
+                continue
+            tree, found = load_file(
+                candidate.path,
+                variables,
+                info.index,
+                interpolation=info.interpolate,
+                allow_unset=info.allow_unset,
+            )
+            trees.append(tree)
+            problems.extend(found)
+            loaded = bool(tree) or not found
+            reports.append(FileReport(candidate.path, loaded, "" if loaded else "could not be read"))
+        fitted, more = fit(merge(trees[::-1]), info.spec, info.extra)
+        inputs = (
+            *(Input(c.path, "config file") for c in candidates),
+            *(Input(r.path, "config file") for r in missing),
+            *(Input(r.path, r.variable) for r in variables.reads),
+        )
+        return Layer(self.name, fitted, problems + more, inputs, (*reports, *missing))

@@ -1,0 +1,149 @@
+"""The ``secret`` layer: one file per key in ``secrets_dir`` (Docker/Swarm/Kubernetes secrets).
+
+A file belongs to a key when its name equals, ignoring case unless the model is case
+sensitive, the key's variable name with or without the prefix (``APP_DB__PASSWORD``,
+``DB__PASSWORD``; a field with an alias: the alias). Files that name no key are left
+alone (the directory is shared with other programs); entries starting with ``..`` are
+Kubernetes' swap links, not keys. A link that leaves the directory or two files for one
+key is an error naming them; a directory where a file is expected is skipped with a
+warning, as pydantic-settings does. Of several secrets dirs, a later one wins.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+from typing import Any
+
+from pydantic_settings import SecretsSettingsSource
+
+from envconf.errors import Problem
+from envconf.fileread import FileReadError, read_secret_file
+from envconf.load.classinfo import DEFAULT_SECRETS_DIR, class_cache, class_info
+from envconf.load.merge import merge
+from envconf.load.model import FieldSpec, ModelSpec
+from envconf.load.source import Input, Layer, LoadContext
+from envconf.load.tree import Leaf, Tree, set_leaf
+from envconf.origin import Origin
+
+
+class SecretsDirSource(SecretsSettingsSource):
+    """The ``secret`` layer, on pydantic-settings' ``SecretsSettingsSource``."""
+
+    name = "secret"
+
+    def _file_names(self) -> dict[str, FieldSpec | ModelSpec]:
+        """Normalised file names that belong to each key, with and without the prefix."""
+        info = class_info(self.settings_cls, {"_env_prefix": self.env_prefix, "_case_sensitive": self.case_sensitive})
+        cache = class_cache(self.settings_cls)
+        key = ("secret-names", self.env_prefix, self.case_sensitive)
+        names: dict[str, FieldSpec | ModelSpec] | None = cache.get(key)
+        if names is None:
+            names = {}
+            norm = (lambda n: n) if self.case_sensitive else str.lower
+            for table in (info.index.by_name, info.index.unprefixed):
+                for name, spec in table.items():
+                    if isinstance(spec, FieldSpec) or len(spec.path) == 1:
+                        names[norm(name)] = spec
+            for spec in info.spec.children.values():  # aliases name top-level keys too
+                for alias in spec.names:
+                    names.setdefault(norm(self.env_prefix + alias), spec)
+                    names.setdefault(norm(alias), spec)
+            cache[key] = names
+        return names
+
+    def _dirs(self) -> list[str]:
+        value = self.secrets_dir
+        if value is None:
+            return []
+        return [os.fspath(value)] if isinstance(value, (str, os.PathLike)) else [os.fspath(v) for v in value]
+
+    def layer(self, ctx: LoadContext) -> Layer:
+        trees: list[Tree] = []
+        problems: list[Problem] = []
+        dirs = self._dirs()
+        for directory in reversed(dirs):  # a later dir wins: highest first
+            tree, found = self._read_dir(os.path.expanduser(directory))
+            trees.append(tree)
+            problems.extend(found)
+        return Layer(self.name, merge(trees), problems, tuple(Input(d, "secrets dir", True) for d in dirs))
+
+    def _read_dir(self, directory: str) -> tuple[Tree, list[Problem]]:
+        tree: Tree = {}
+        problems: list[Problem] = []
+        root = Path(directory)
+        try:
+            entries = sorted(os.listdir(root))
+        except FileNotFoundError:
+            if directory != DEFAULT_SECRETS_DIR:  # envconf's default may well be absent
+                warnings.warn(f'directory "{directory}" does not exist', stacklevel=2)
+            return tree, problems
+        except NotADirectoryError:
+            return tree, [Problem("", "secrets dir is not a directory", "secret", directory)]
+        except OSError as exc:
+            return tree, [Problem("", f"cannot list secrets dir: {exc.strerror}", "secret", directory)]
+        names = self._file_names()
+        claimed: dict[tuple[str, ...], str] = {}
+        real_root = os.path.realpath(root)
+        for entry in entries:
+            if entry.startswith(".."):
+                continue
+            spec = names.get(entry if self.case_sensitive else entry.lower())
+            if spec is None:
+                continue
+            path = root / entry
+            location = str(path)
+            if os.path.commonpath([real_root, os.path.realpath(path)]) != real_root:
+                problems.append(Problem(spec.key, "secret file links outside the secrets dir", "secret", location))
+                continue
+            if path.is_dir():
+                warnings.warn(f'attempted to load secret file "{path}" but found a directory instead.', stacklevel=2)
+                continue
+            if spec.path in claimed:
+                message = f"two secret files for one key: {claimed[spec.path]} and {location}"
+                problems.append(Problem(spec.key, message, "secret", location))
+                continue
+            claimed[spec.path] = location
+            try:
+                text = read_secret_file(location)
+            except FileReadError as exc:
+                problems.append(Problem(spec.key, str(exc).removeprefix(f"{location}: "), "secret", location))
+                continue
+            value = self._decoded(spec, text, location, problems)
+            if value is not _SKIP:
+                _place_at(tree, spec.key_path, value, Origin("secret", location))
+        return tree, problems
+
+    def _decoded(self, spec: FieldSpec | ModelSpec, text: str, location: str, problems: list[Problem]) -> Any:
+        """A file's text as pydantic-settings reads it for the field (JSON for complex ones)."""
+        if len(spec.path) != 1:
+            if isinstance(spec, FieldSpec) and spec.kind != "complex":
+                return text
+            info = spec.info if isinstance(spec, FieldSpec) else None
+        else:
+            info = self.settings_cls.model_fields[spec.path[0]]
+        if info is None or self.field_is_complex(info) or isinstance(spec, ModelSpec):
+            try:
+                return self.decode_complex_value(spec.path[-1], info, text)  # type: ignore[arg-type]
+            except ValueError:
+                problems.append(Problem(spec.key, "not valid JSON", "secret", location))
+                return _SKIP
+        return text
+
+    def __call__(self) -> dict[str, Any]:
+        from envconf.load.tree import plain
+
+        return plain(self.layer(LoadContext()).tree)
+
+
+_SKIP: Any = object()
+
+
+def _place_at(tree: Tree, path: tuple[str, ...], value: Any, origin: Origin) -> None:
+    """Put a secret's value at its validation path; a JSON object spreads into leaves."""
+    if isinstance(value, dict):
+        for name, item in value.items():
+            _place_at(tree, (*path, str(name)), item, origin)
+        return
+    set_leaf(tree, path, Leaf(value, origin, secret=True))

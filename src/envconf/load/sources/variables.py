@@ -1,0 +1,281 @@
+"""The ``env`` and ``dotenv`` layers: pydantic-settings' env sources, with origins.
+
+pydantic-settings decides what a variable means (aliases, ``env_nested_delimiter`` for
+every field kind, complex-value decoding, ``env_parse_none_str``...); these subclasses
+feed it the variables of one load and add what envconf promises on top:
+
+* every value's origin: the variable it came from (``APP_DB__PORT``, ``.env:3``);
+* ``VAR_FILE``: ``APP_DB__PASSWORD_FILE=/run/secrets/pw`` reads the value from a file,
+  only for names that map to a key (an unrelated ``LOG_FILE`` is never opened);
+* located problems instead of exceptions: both ``VAR`` and ``VAR_FILE`` set, two names
+  differing only by case for one key, bytes that are not UTF-8, a value that is not JSON.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any, NamedTuple
+
+from pydantic.fields import FieldInfo
+from pydantic_settings import DotEnvSettingsSource, EnvSettingsSource
+from pydantic_settings.sources.utils import parse_env_vars
+
+from envconf.errors import Problem
+from envconf.fileread import FileReadError, read_secret_file
+from envconf.load.classinfo import class_cache
+from envconf.load.source import FileReport, Input, Layer, LoadContext
+from envconf.load.tree import Path, from_values
+from envconf.origin import Origin
+from envconf.text import is_utf8
+
+__all__ = ["DotEnvSource", "EnvSource", "VarEntry"]
+
+
+class VarEntry(NamedTuple):
+    """One ``NAME=value`` found somewhere; ``location`` is the variable's name or file:line."""
+
+    name: str
+    value: str
+    location: str
+
+
+class _Resolved(NamedTuple):
+    """The variables pydantic-settings will read, and where each came from."""
+
+    values: dict[str, str]
+    locations: dict[str, str]
+    secret: frozenset[str]
+    problems: list[Problem]
+    files: tuple[tuple[str, str], ...]
+
+
+class _VariablesLayer:
+    """What the ``env`` and ``dotenv`` layers add to pydantic-settings' env sources."""
+
+    name = "env"
+    case_sensitive: bool
+    env_prefix: str
+    env_nested_delimiter: str | None
+    env_ignore_empty: bool
+    env_parse_none_str: str | None
+    env_vars: Mapping[str, str | None]
+    settings_cls: type[Any]
+    config: Mapping[str, Any]
+
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        # Read in layer(), from the load's own environment, not at construction.
+        return getattr(self, "_pending", {})
+
+    def _entries(self, ctx: LoadContext) -> tuple[list[VarEntry], list[Problem], tuple[FileReport, ...]]:
+        raise NotImplementedError  # pragma: no cover - each layer says where its variables are
+
+    def _norm(self, name: str) -> str:
+        return name if self.case_sensitive else name.lower()
+
+    def layer(self, ctx: LoadContext) -> Layer:
+        """Read this layer's variables for one load and let pydantic-settings interpret them."""
+        entries, problems, reports = self._entries(ctx)
+        resolved = self._resolve(entries)
+        problems.extend(resolved.problems)
+        self.env_vars = parse_env_vars(
+            resolved.values, self.case_sensitive, self.env_ignore_empty, self.env_parse_none_str
+        )
+        self._locations = resolved.locations
+        self._secret = resolved.secret
+        self._problems: list[Problem] = []
+        data = self()  # type: ignore[operator]  # pydantic-settings' __call__
+        problems.extend(self._problems)
+        tree = from_values(data, self._origin_of, self._is_secret if self._secret else None)
+        inputs = (
+            *(Input(r.path, "env file") for r in reports),
+            *(Input(path, name) for name, path in resolved.files),
+        )
+        return Layer(self.name, tree, problems, inputs, reports)
+
+    # --- which variables name a key -----------------------------------------------------
+
+    def _names(self) -> tuple[frozenset[str], tuple[str, ...], dict[str, str]]:
+        """Normalised top-level variable names, nested prefixes, and each name's field."""
+        cache = class_cache(self.settings_cls)
+        key = ("names", self.env_prefix, getattr(self, "env_prefix_target", ""), self.case_sensitive, self.env_nested_delimiter)
+        found = cache.get(key)
+        if found is None:
+            top: dict[str, str] = {}
+            for field_name, info in self.settings_cls.model_fields.items():
+                for _, env_name, _ in self._extract_field_info(info, field_name):
+                    top.setdefault(env_name, field_name)
+            delimiter = self.env_nested_delimiter or ""
+            prefixes = tuple(self._norm(n) + self._norm(delimiter) for n in top) if delimiter else ()
+            found = cache[key] = (frozenset(top), prefixes, top)
+        return found  # type: ignore[no-any-return]
+
+    def names_a_key(self, name: str) -> bool:
+        """Whether the (normalised) variable ``name`` sets a key of the settings class."""
+        top, prefixes, _ = self._names()
+        return name in top or (bool(prefixes) and name.startswith(prefixes))
+
+    def _resolve(self, entries: Iterable[VarEntry]) -> _Resolved:
+        """Apply ``VAR_FILE``, and report collisions and unusable values."""
+        suffix = self._norm(str(self.config.get("file_suffix", "_FILE")))
+        values: dict[str, str] = {}
+        locations: dict[str, str] = {}
+        seen: dict[str, VarEntry] = {}
+        via_file: list[tuple[str, VarEntry]] = []
+        problems: list[Problem] = []
+        for entry in entries:
+            norm = self._norm(entry.name)
+            if suffix and norm.endswith(suffix) and not self.names_a_key(norm):
+                base = norm[: -len(suffix)]
+                if self.names_a_key(base):
+                    via_file.append((base, entry))
+                    continue
+            keyed = self.names_a_key(norm)
+            if keyed and not is_utf8(entry.value):
+                message = f"{entry.name} holds bytes that are not valid UTF-8"
+                problems.append(Problem(self._key(norm), message, self.name, entry.location))
+                continue
+            other = seen.get(norm)
+            if keyed and other is not None and other.name != entry.name:
+                message = f"{other.name} and {entry.name} both set this key; keep one"
+                problems.append(Problem(self._key(norm), message, self.name, entry.location))
+                continue
+            seen[norm] = entry
+            values[entry.name] = entry.value
+            locations[norm] = entry.location
+        secret: set[str] = set()
+        files: list[tuple[str, str]] = []
+        for base, entry in via_file:
+            if not entry.value:
+                continue
+            files.append((entry.name, entry.value))
+            direct = seen.get(base)
+            if direct is not None and direct.value != "":
+                message = f"both {direct.name} and {entry.name} are set; set only one"
+                problems.append(Problem(self._key(base), message, self.name, entry.location))
+                continue
+            try:
+                text = read_secret_file(entry.value)
+            except FileReadError as exc:
+                problems.append(Problem(self._key(base), str(exc), self.name, entry.location))
+                continue
+            name = entry.name[: -len(suffix)]
+            if direct is not None:
+                values.pop(direct.name, None)
+            values[name] = text
+            locations[base] = f"{entry.value} (via {entry.location})"
+            secret.add(base)
+        return _Resolved(values, locations, frozenset(secret), problems, tuple(files))
+
+    def _key(self, norm: str) -> str:
+        """The dotted key a normalised variable name sets, for problems."""
+        top, _, fields = self._names()
+        if norm in top:
+            return fields[norm]
+        delimiter = self._norm(self.env_nested_delimiter or "")
+        for name, field_name in fields.items():
+            if delimiter and norm.startswith(name + delimiter):
+                rest = norm[len(name) + len(delimiter) :].split(delimiter)
+                return ".".join([field_name, *rest])
+        return norm
+
+    # --- origins ---------------------------------------------------------------------------
+
+    def _origin_of(self, path: Path) -> Origin:
+        """The variable a value at ``path`` (validation keys) came from."""
+        norm = self._variable_of(path)
+        location = self._locations.get(norm, norm) if norm is not None else self.name
+        return Origin(self.name, location)
+
+    def _is_secret(self, path: Path) -> bool:
+        """Whether the value at ``path`` was read from a ``VAR_FILE``."""
+        return self._variable_of(path) in self._secret
+
+    def _variable_of(self, path: Path) -> str | None:
+        top, _, fields = self._names()
+        head = path[0]
+        candidates = [n for n, f in fields.items() if f == head or self._field_key(f) == head]
+        if not candidates:  # an extra (an unknown .env entry), kept by pydantic-settings
+            candidates = [self._norm(self.env_prefix + head), self._norm(head)]
+        delimiter = self._norm(self.env_nested_delimiter or "")
+        for depth in range(len(path), 0, -1):
+            if depth > 1 and not delimiter:
+                continue
+            tail = "".join(delimiter + self._norm(part) for part in path[1:depth])
+            for name in candidates:
+                if name + tail in self._locations:
+                    return name + tail
+        return candidates[0]
+
+    def _field_key(self, field_name: str) -> str:
+        info = self.settings_cls.model_fields[field_name]
+        return self._extract_field_info(info, field_name)[0][0]
+
+    # --- pydantic-settings hooks: cached per class, problems instead of exceptions ----------
+
+    def _extract_field_info(  # type: ignore[override]
+        self, field: FieldInfo, field_name: str, model_config: Mapping[str, Any] | None = None
+    ) -> list[tuple[str, str, bool]]:
+        cache = class_cache(self.settings_cls)
+        key = (
+            "field",
+            id(field),
+            field_name,
+            id(model_config),
+            self.env_prefix,
+            getattr(self, "env_prefix_target", ""),
+            self.case_sensitive,
+        )
+        found = cache.get(key)
+        if found is None:
+            found = cache[key] = super()._extract_field_info(field, field_name, model_config)  # type: ignore[misc]
+        return found  # type: ignore[no-any-return]
+
+    def _field_is_complex(self, field: FieldInfo) -> tuple[bool, bool]:
+        cache = class_cache(self.settings_cls)
+        key = ("complex", id(field))
+        found = cache.get(key)
+        if found is None:
+            found = cache[key] = super()._field_is_complex(field)  # type: ignore[misc]
+        return found  # type: ignore[no-any-return]
+
+    def prepare_field_value(self, field_name: str, field: FieldInfo, value: Any, value_is_complex: bool) -> Any:
+        try:
+            return super().prepare_field_value(field_name, field, value, value_is_complex)  # type: ignore[misc]
+        except ValueError as exc:
+            why = getattr(exc, "msg", None)
+            message = f"not valid JSON ({why})" if why else "cannot be decoded"
+            origin = self._origin_of((self._field_key(field_name),))
+            self._problems.append(Problem(field_name, message, self.name, origin.location))
+            return None
+
+
+class EnvSource(_VariablesLayer, EnvSettingsSource):
+    """The ``env`` layer: the load's environment variables."""
+
+    name = "env"
+
+    def _entries(self, ctx: LoadContext) -> tuple[list[VarEntry], list[Problem], tuple[FileReport, ...]]:
+        norm = self._norm
+        suffix = norm(str(self.config.get("file_suffix", "_FILE")))
+        wanted: list[VarEntry] = []
+        for name, value in ctx.environ.items():
+            n = norm(name)
+            if self.names_a_key(n) or (suffix and n.endswith(suffix) and self.names_a_key(n[: -len(suffix)])):
+                wanted.append(VarEntry(name, value, name))
+        return wanted, [], ()
+
+
+class DotEnvSource(_VariablesLayer, DotEnvSettingsSource):
+    """The ``dotenv`` layer: ``.env`` files named by ``env_file`` (python-dotenv syntax)."""
+
+    name = "dotenv"
+
+    def _entries(self, ctx: LoadContext) -> tuple[list[VarEntry], list[Problem], tuple[FileReport, ...]]:
+        from envconf.load.sources.dotenv import read_env_files
+
+        return read_env_files(self.env_file, self.env_file_depth, self.env_file_encoding, ctx.environ)
+
+    def __call__(self) -> dict[str, Any]:
+        if not self.env_vars:
+            return {}  # no file: nothing to interpret (pydantic-settings would walk every field)
+        return super().__call__()
