@@ -5,8 +5,10 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 # Where `make test-container` caches the debootstrapped base image tarball.
 IMAGE_CACHE ?= $(HOME)/.cache/envconf/images
+# Extra options for `make compat`, e.g. COMPAT_ARGS="--write-failures --min 35".
+COMPAT_ARGS ?=
 
-.PHONY: help venv demo test lint type fmt bench fuzz test-container clean
+.PHONY: help venv demo test lint type fmt bench fuzz compat test-container clean
 
 help:
 	@echo "make demo            run the example app with all four control methods and explain it"
@@ -14,6 +16,7 @@ help:
 	@echo "make lint type       ruff check + format check; mypy --strict"
 	@echo "make bench           benchmarks against peer tools (writes docs/performance.md)"
 	@echo "make fuzz            a bounded fuzz run of the parsers"
+	@echo "make compat          pydantic-settings' own tests run against envconf.Settings (pass rate)"
 	@echo "make test-container  real Docker engine and single-node Swarm tests"
 
 $(STAMP): pyproject.toml
@@ -31,12 +34,12 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -p no:cacheprovider
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests $(wildcard bench) examples
-	$(BIN)/ruff format --check src tests $(wildcard bench) examples
+	$(BIN)/ruff check src tests $(wildcard bench) examples compat
+	$(BIN)/ruff format --check src tests $(wildcard bench) examples compat
 
 fmt: $(STAMP)
-	$(BIN)/ruff check --fix src tests bench examples
-	$(BIN)/ruff format src tests bench examples
+	$(BIN)/ruff check --fix src tests bench examples compat
+	$(BIN)/ruff format src tests bench examples compat
 
 type: $(STAMP)
 	$(BIN)/mypy --strict src
@@ -46,6 +49,9 @@ bench: $(STAMP)
 
 fuzz: $(STAMP)
 	$(BIN)/python -m pytest -p no:cacheprovider tests/fuzz --hypothesis-seed=0
+
+compat: $(STAMP)
+	$(BIN)/python compat/run.py $(COMPAT_ARGS)
 
 test-container: $(STAMP)
 	IMAGE_CACHE=$(IMAGE_CACHE) bash tests/container/real/run.sh
