@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 import envconf
+from envconf.load.source import LoadContext
 
 LAYERS = ("cli", "env", "dotenv", "secret", "file")
 
@@ -75,16 +76,16 @@ def test_init_keywords_beat_every_layer(layer: str, tmp_path: Path) -> None:
     env: dict[str, str] = {}
     argv: list[str] = []
     set_layer(layer, 7, tmp_path, env, argv)
-    # The constructor reads os.environ and no argv; build the way it does, with both given.
+    # The constructor reads os.environ and no argv: give it both the way load() does.
     settings = settings_cls.__new__(settings_cls)
-    settings._envconf_build({"port": 3}, argv, env, None)
+    settings._envconf_build({"port": 3}, LoadContext(env, argv))
     assert settings.port == 3
     origin = envconf.explain(settings)["port"]
     assert origin.source == "init"
     assert origin.overridden[0].source == layer
 
 
-@pytest.mark.parametrize("layer", LAYERS)
+@pytest.mark.parametrize("layer", [x for x in LAYERS if x != "cli"])
 def test_a_layer_left_out_of_precedence_is_not_read(layer: str, tmp_path: Path) -> None:
     settings_cls = make_settings(tmp_path, tuple(x for x in LAYERS if x != layer))
     env: dict[str, str] = {}
@@ -95,7 +96,13 @@ def test_a_layer_left_out_of_precedence_is_not_read(layer: str, tmp_path: Path) 
     assert envconf.explain(settings)["port"].source == "default"
 
 
-def test_unknown_layer_in_precedence_is_an_error(tmp_path: Path) -> None:
-    settings_cls = make_settings(tmp_path, ("cli", "environment"))
+@pytest.mark.parametrize("argv", [["--port", "9"], ["--prot", "9"]])
+def test_argv_without_a_cli_layer_is_an_error_not_ignored(argv: list[str], tmp_path: Path) -> None:
+    settings_cls = make_settings(tmp_path, ("env", "file"))
+    with pytest.raises(envconf.ConfigError, match="cli layer is not in precedence"):
+        settings_cls.load(argv=argv, env={})
+
+
+def test_unknown_layer_in_precedence_is_an_error_when_the_class_is_created(tmp_path: Path) -> None:
     with pytest.raises(envconf.ConfigError, match="environment"):
-        settings_cls.load(env={})
+        make_settings(tmp_path, ("cli", "environment"))

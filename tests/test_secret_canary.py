@@ -11,10 +11,10 @@ import pytest
 from pydantic import BaseModel, Field, Secret, SecretStr
 
 import envconf
-from envconf.tools.docs import dotenv_example, markdown_reference
-from envconf.load.report import explain_data, explain_table
 from envconf.load.classinfo import class_info as class_state
+from envconf.load.report import explain_data, explain_table
 from envconf.load.sources.argv import render_help
+from envconf.tools.docs import dotenv_example, markdown_reference
 
 CANARY = "canary-7f3e9c1d-b0b0-4ae1"  # 25 characters: shorter than `token` allows
 

@@ -106,7 +106,9 @@ def test_invalid_json_for_a_model_names_the_variable(env: dict[str, str], workdi
     env["APP_DB"] = "{port"
     with pytest.raises(envconf.ConfigError) as exc:
         load(env)
-    assert problems(exc) == ["db: APP_DB: not valid JSON"]
+    assert problems(exc) == [
+        "db: APP_DB (env): not valid JSON (Expecting property name enclosed in double quotes)"
+    ]
 
 
 def test_env_names_ignore_case(env: dict[str, str], workdir: Path) -> None:
@@ -255,10 +257,14 @@ def test_an_absent_secrets_dir_is_skipped(env: dict[str, str], workdir: Path) ->
     assert load(env).name == "app"
 
 
-def test_a_directory_named_like_a_key_is_an_error(env: dict[str, str], workdir: Path) -> None:
+def test_a_directory_named_like_a_key_is_skipped_with_a_warning(
+    env: dict[str, str], workdir: Path
+) -> None:
+    # As pydantic-settings does: warn, and let the other layers decide.
     (workdir / "secrets" / "name").mkdir(parents=True)
-    with pytest.raises(envconf.ConfigError, match="is a directory"):
-        load(env)
+    with pytest.warns(UserWarning, match="found a directory"):
+        settings = load(env)
+    assert origin(settings, "name").source == "default"
 
 
 # --- .env ----------------------------------------------------------------------------------
@@ -322,7 +328,9 @@ def test_an_explicitly_named_missing_file_is_an_error(
 
 def test_a_missing_default_file_is_skipped_and_reported(env: dict[str, str], workdir: Path) -> None:
     settings = load(env)
-    assert explain_data(settings)["files"] == [{"path": "config/app.yaml", "loaded": False}]
+    assert explain_data(settings)["files"] == [
+        {"path": "config/app.yaml", "loaded": False, "note": "not found, skipped"}
+    ]
 
 
 def test_a_profile_adds_its_file_after_the_base_file(env: dict[str, str], workdir: Path) -> None:
@@ -618,11 +626,11 @@ def test_argv_none_means_no_cli_layer(env: dict[str, str], workdir: Path) -> Non
 
 
 def test_precedence_may_not_list_a_layer_twice_or_list_init() -> None:
-    class Twice(envconf.Settings):
-        model_config = envconf.SettingsConfigDict(precedence=["env", "env", "init"])
-
     with pytest.raises(envconf.ConfigError) as exc:
-        Twice.load(env={})
+
+        class Twice(envconf.Settings):
+            model_config = envconf.SettingsConfigDict(precedence=["env", "env", "init"])
+
     assert len(exc.value.problems) == 2
 
 
@@ -647,13 +655,18 @@ class Aliased(envconf.Settings):
     host: str = Field(default="h", validation_alias="bind_host")
 
 
-def test_fields_with_an_alias_load_by_their_name(env: dict[str, str], workdir: Path) -> None:
-    env.update(AL_PORT="5", AL_HOST="x")
+def test_fields_with_an_alias_load_by_their_alias_as_in_pydantic_settings(
+    env: dict[str, str], workdir: Path
+) -> None:
+    # As pydantic-settings reads them: the alias is the variable's name, without the prefix
+    # (env_prefix_target="variable"); the prefixed field name is not read.
+    env.update(listen_port="5", BIND_HOST="x", AL_PORT="9")
     settings = Aliased.load(env=env)
     assert (settings.port, settings.host) == (5, "x")
+    assert origin(settings, "port").location == "listen_port"
     with pytest.raises(envconf.ConfigError) as exc:
-        Aliased.load(env={"AL_PORT": "nope"})
-    assert [(p.key, p.location) for p in exc.value.problems] == [("port", "AL_PORT")]
+        Aliased.load(env={"LISTEN_PORT": "nope"})
+    assert [(p.key, p.location) for p in exc.value.problems] == [("port", "LISTEN_PORT")]
 
 
 def test_constructor_keywords_may_use_an_alias(workdir: Path) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from envconf.redact import Redactor, mask_url_passwords, shorten
 from envconf.text import printable
@@ -36,11 +36,18 @@ class Problem(NamedTuple):
     def redacted(self, redact: Callable[[str], str]) -> Problem:
         """This problem with every field passed through ``redact`` (whole, before any cut)."""
         value = None if self.value is None else redact(self.value)
-        return Problem(redact(self.key), redact(self.message), self.source, redact(self.location), value)
+        return Problem(
+            redact(self.key), redact(self.message), self.source, redact(self.location), value
+        )
 
     def to_dict(self) -> dict[str, str]:
         """The problem as JSON-friendly data; ``value`` only when the message shows it."""
-        item = {"key": self.key, "message": self.message, "source": self.source, "location": self.location}
+        item = {
+            "key": self.key,
+            "message": self.message,
+            "source": self.source,
+            "location": self.location,
+        }
         if self.value is not None:
             item["value"] = self.value
         return item
@@ -71,6 +78,9 @@ class ConfigError(EnvconfError, ValueError):
     the message nor :attr:`problems` can hold a secret the load knew of.
     """
 
+    #: What the failed load read (files, directories): a watcher keeps following them.
+    inputs: tuple[Any, ...] = ()
+
     def __init__(self, problems: Iterable[Problem | str], redactor: Redactor | None = None) -> None:
         self.problems: list[Problem] = _redact_all(problems, redactor)
         super().__init__(self._message())
@@ -97,6 +107,25 @@ class ConfigError(EnvconfError, ValueError):
         import json  # here, not at module level: ``envconf render`` starts without it
 
         return json.dumps(self.errors(), indent=indent, ensure_ascii=False)
+
+
+def caller_stacklevel() -> int:
+    """The ``stacklevel`` that makes a warning point at the first caller outside envconf.
+
+    Loading goes through pydantic, pydantic-settings and a varying depth of envconf's own
+    frames; the operator wants the line of their own code.
+    """
+    import sys
+
+    frame = sys._getframe(1)
+    level = 1
+    while frame is not None:
+        module = frame.f_globals.get("__name__", "")
+        if not module.startswith(("envconf.", "pydantic", "warnings")) and module != "envconf":
+            return level
+        frame = frame.f_back  # type: ignore[assignment]
+        level += 1
+    return 1
 
 
 class SecretOnCommandLineWarning(UserWarning):

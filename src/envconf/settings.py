@@ -22,7 +22,7 @@ from envconf.errors import ConfigError
 from envconf.load.classinfo import DEFAULT_SECRETS_DIR, LAYERS, check_precedence, class_info
 from envconf.load.pipeline import make_sources, run_sources, split_keywords
 from envconf.load.report import LoadReport
-from envconf.load.source import Input, LoadContext
+from envconf.load.source import LoadContext
 from envconf.load.sources.argv import ArgvSource
 from envconf.load.sources.files import ConfigFileSource
 from envconf.load.validate import problems_from, unreported
@@ -44,16 +44,12 @@ class SettingsConfigDict(_BaseConfigDict, total=False):
 
 
 _KNOWN_KEYS = frozenset(
-    (*ConfigDict.__annotations__, *_BaseConfigDict.__annotations__, *SettingsConfigDict.__annotations__)
+    (
+        *ConfigDict.__annotations__,
+        *_BaseConfigDict.__annotations__,
+        *SettingsConfigDict.__annotations__,
+    )
 )
-
-
-class LoadFailed(ConfigError):
-    """A load found problems; ``inputs`` says what it read (a watcher follows them)."""
-
-    def __init__(self, problems: Any, redactor: Any, inputs: tuple[Input, ...]) -> None:
-        super().__init__(problems, redactor)
-        self.inputs = inputs
 
 
 class Settings(BaseSettings):
@@ -75,7 +71,8 @@ class Settings(BaseSettings):
 
     _envconf_report: LoadReport | None = PrivateAttr(default=None)
 
-    def __init__(__pydantic_self__, **values: Any) -> None:
+    # Named as in pydantic: a field called "self" can still be passed as a keyword.
+    def __init__(__pydantic_self__, **values: Any) -> None:  # noqa: N805
         __pydantic_self__._envconf_build(values, LoadContext())
 
     @classmethod
@@ -118,6 +115,14 @@ class Settings(BaseSettings):
         }
         precedence = class_info(settings_cls).precedence
         return (init_settings, *(by_name[name] for name in precedence))
+
+    @classmethod
+    def _settings_init_sources(  # type: ignore[override]  # the same keywords, by name
+        cls, **keywords: Any
+    ) -> tuple[tuple[Any, ...], dict[str, Any]]:
+        """Build this class' sources as envconf does (pydantic-settings' ``CliApp`` asks here)."""
+        values = keywords.pop("_init_kwargs", None) or {}
+        return make_sources(cls, keywords, dict(values), LoadContext())
 
     @classmethod
     def load(
@@ -187,7 +192,9 @@ class Settings(BaseSettings):
             problems = problems + unreported(problems_from(exc, loaded.tree, loaded.info), problems)
         inputs = tuple(dict.fromkeys(i for layer in loaded.layers for i in layer.inputs))
         if problems:
-            raise LoadFailed(problems, loaded.redactor, inputs)
+            error = ConfigError(problems, loaded.redactor)
+            error.inputs = inputs
+            raise error
         files = tuple(f for layer in loaded.layers for f in layer.files)
         precedence = tuple(layer.name for layer in loaded.layers)
         self._envconf_report = LoadReport(precedence, files, inputs, loaded.tree, loaded.info)

@@ -192,7 +192,9 @@ def _parse(environment: Any, text: str, template: str) -> Any:
         problem = template_problem(template, exc.lineno or 1, f"syntax error: {exc.message}")
     except (RecursionError, MemoryError, SyntaxError) as exc:
         # Deep nesting exhausts the parser's recursion or Python's own limits.
-        problem = template_problem(template, 1, f"template too deeply nested ({type(exc).__name__})")
+        problem = template_problem(
+            template, 1, f"template too deeply nested ({type(exc).__name__})"
+        )
     raise TemplateFailed([problem])
 
 
@@ -214,6 +216,8 @@ def _runtime_message(exc: BaseException, text: str) -> str:
         if match and match[1] in text:
             return f"{match[1]} is undefined"
         return "undefined attribute or key (UndefinedError)"
+    if isinstance(exc, TypeError) and "no loader" in str(exc):
+        return "templates cannot include, import or extend other templates"
     if isinstance(exc, SystemExit):
         return "the template tried to end the program (SystemExit)"
     if isinstance(exc, (RecursionError, MemoryError)):
@@ -312,5 +316,7 @@ def data_only(value: Any, depth: int = 0) -> Any:
     import dataclasses  # only with --settings, where pydantic has loaded it already
 
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: data_only(getattr(value, f.name), depth + 1) for f in dataclasses.fields(value)}
+        return {
+            f.name: data_only(getattr(value, f.name), depth + 1) for f in dataclasses.fields(value)
+        }
     return str(value)

@@ -97,10 +97,10 @@ def test_explain_json(project: Path) -> None:
     assert result.returncode == 0, result.stderr
     doc = json.loads(result.stdout)
     assert list(doc) == ["precedence", "files", "keys"]
-    assert doc["precedence"] == ["cli", "env", "dotenv", "secret", "file"]
+    assert doc["precedence"] == ["init", "cli", "env", "dotenv", "secret", "file", "default"]
     assert doc["files"] == [
         {"path": "config/app.yaml", "loaded": True},
-        {"path": "config/absent.yaml", "loaded": False},
+        {"path": "config/absent.yaml", "loaded": False, "note": "not found, skipped"},
     ]
     assert [k["key"] for k in doc["keys"]] == [
         "debug",

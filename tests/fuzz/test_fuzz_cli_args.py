@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field, SecretStr
 import envconf
 from envconf.errors import ConfigError
 from envconf.load.classinfo import class_info as class_state
-from envconf.load.sources.argv import parse_argv
+from envconf.load.sources.argv import flag_table, parse_argv
 
 from .budget import fuzz
 
@@ -74,7 +74,7 @@ def test_parse_argv_returns_a_layer_or_raises_one_config_error(argv: list[str]) 
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            result = parse_argv(list(argv), state.spec, state.flags, "app")
+            result = parse_argv(list(argv), state.spec, flag_table(state.spec), "app")
     except ConfigError as exc:
         check(exc, argv)
     else:

@@ -20,7 +20,7 @@ def write(path: Path, text: str = "x", mode: int = 0o644) -> Path:
 
 
 def problems_of(exc: pytest.ExceptionInfo[RenderError]) -> list[str]:
-    return exc.value.problems
+    return [str(p) for p in exc.value.problems]
 
 
 @pytest.fixture

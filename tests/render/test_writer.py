@@ -270,7 +270,7 @@ def test_failure_midway_keeps_old_content_and_cleans_temp_files(out: Path) -> No
             write_outputs(outputs, out, print)
             print(json.dumps({{"raised": None}}))
         except RenderError as exc:
-            print(json.dumps({{"raised": exc.problems}}))
+            print(json.dumps({{"raised": [str(p) for p in exc.problems]}}))
         """
     )
     problems = result["raised"]
@@ -304,7 +304,7 @@ def test_full_disk_keeps_old_content_and_leaves_no_temp_file(tmp_path: Path) -> 
             write_outputs(outputs, mnt, print)
             raised = None
         except RenderError as exc:
-            raised = exc.problems
+            raised = [str(p) for p in exc.problems]
         print(json.dumps({{
             "raised": raised,
             "small": (mnt / "small").read_text(),

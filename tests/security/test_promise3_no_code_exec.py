@@ -126,14 +126,16 @@ POCS = [
     Poc("CVE-2019-10906",
         '{{ "{x.__init__.__globals__[os]}".format_map({"x": cycler}) }}', "unsafe"),
     # xmlattr keys with spaces inject attributes (fixed in 3.1.3) ...
-    Poc("CVE-2024-22195", '<a {{ {"onclick=alert(1) x": "y"}|xmlattr }}>', "Invalid character",
+    # (Refused by Jinja's ValueError; envconf names the error's kind, never its text, which
+    # would quote a value computed from the context.)
+    Poc("CVE-2024-22195", '<a {{ {"onclick=alert(1) x": "y"}|xmlattr }}>', "(ValueError)",
         live=False),
     # ... and keys with / > = (fixed in 3.1.4).
     Poc("CVE-2024-34064", '<a {{ {"x/onmouseover=alert(1)": "y", "b>": 1}|xmlattr }}>',
-        "Invalid character", live=False),
+        "(ValueError)", live=False),
     # A template file name is compiled into the template's code (fixed in 3.1.5); envconf
     # never compiles names, and the import needs a loader it does not configure.
-    Poc("CVE-2024-56201", '{% from "other.j2" import nothing %}', "loader",
+    Poc("CVE-2024-56201", '{% from "other.j2" import nothing %}', "cannot include, import",
         file_name=f"{{__import__('os').system('{TOUCH}')}}.conf.j2", live=False),
     # A stored reference to str.format called later (fixed in 3.1.5).
     Poc("CVE-2024-56326",

@@ -35,7 +35,7 @@ class ClassInfo(NamedTuple):
     """Everything derived from a settings class' configuration."""
 
     spec: ModelSpec
-    index: NameIndex
+    names: NameIndex
     precedence: tuple[str, ...]
     config_env: str
     profile_env: str
@@ -49,7 +49,7 @@ class ClassInfo(NamedTuple):
     @property
     def prefix(self) -> str:
         """The ``env_prefix`` in effect."""
-        return self.index.prefix
+        return self.names.prefix
 
 
 def as_paths(value: Any) -> tuple[str, ...]:
@@ -117,7 +117,7 @@ def class_info(cls: type[Any], overrides: Mapping[str, Any] | None = None) -> Cl
         raise ConfigError(problems)
     info = ClassInfo(
         spec=spec,
-        index=index,
+        names=index,
         precedence=precedence,
         config_env=str(config.get("config_env") or f"{prefix}CONFIG"),
         profile_env=str(config.get("profile_env") or f"{prefix}PROFILE"),

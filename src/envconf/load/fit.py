@@ -171,12 +171,35 @@ def _fit_mapping(node: Tree, annotation: Any, key: str, problems: list[Problem])
     return out
 
 
+def unknown_nested_keys(tree: Tree, spec: ModelSpec) -> list[Problem]:
+    """Unknown keys inside nested models, from any layer (a JSON object in a variable...).
+
+    pydantic ignores them when the nested model does not forbid extras; envconf reports
+    them as it does for config files, so a typo never passes silently. Top-level keys
+    are pydantic's to judge (``extra``).
+    """
+    problems: list[Problem] = []
+
+    def walk(node: Tree, model: ModelSpec) -> None:
+        for key, child in node.items():
+            target = model.child(key)
+            if target is None:
+                if model.path:
+                    problems.append(_unknown(key, child, model))
+            elif isinstance(target, ModelSpec) and isinstance(child, dict):
+                walk(child, target)
+
+    walk(tree, spec)
+    return problems
+
+
 def _unknown(key: str, node: Tree | Leaf, spec: ModelSpec) -> Problem:
-    leaf = node if isinstance(node, Leaf) else next(leaf for _, leaf in iter_leaves(node))
+    first = node if isinstance(node, Leaf) else next((x for _, x in iter_leaves(node)), None)
+    source, location = (first.source, first.location) if first else ("", "")
     close = difflib.get_close_matches(key, list(spec.children), n=1, cutoff=0.6)
     hint = f" (did you mean {'.'.join((*spec.path, close[0]))}?)" if close else ""
     dotted = ".".join((*spec.path, key))
-    return Problem(dotted, f"unknown key{hint}", leaf.source, leaf.location)
+    return Problem(dotted, f"unknown key{hint}", source, location)
 
 
 def _resolve(leaf: Leaf, annotation: Any, key: str, problems: list[Problem]) -> Leaf:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import logging
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
@@ -51,7 +52,9 @@ class Loaded(NamedTuple):
 def constructor_keywords() -> frozenset[str]:
     """pydantic-settings' ``BaseSettings.__init__`` keywords (``_env_file``, ``_cli_prefix``...)."""
     parameters = inspect.signature(BaseSettings.__init__).parameters
-    return frozenset(name for name in parameters if name.startswith("_") and name != "__pydantic_self__")
+    return frozenset(
+        name for name in parameters if name.startswith("_") and name != "__pydantic_self__"
+    )
 
 
 def split_keywords(values: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -105,8 +108,12 @@ def make_sources(
 
     init_state: Any = {"field_info_ids": set()}
     partial = opt("nested_model_default_partial_update")
-    default = DefaultSettingsSource(cls, nested_model_default_partial_update=partial, _init_state=init_state)
-    init = InitSettingsSource(cls, init_kwargs=values, nested_model_default_partial_update=partial, _init_state=init_state)
+    default = DefaultSettingsSource(
+        cls, nested_model_default_partial_update=partial, _init_state=init_state
+    )
+    init = InitSettingsSource(
+        cls, init_kwargs=values, nested_model_default_partial_update=partial, _init_state=init_state
+    )
     env_keywords: dict[str, Any] = {
         "case_sensitive": opt("case_sensitive"),
         "env_prefix": opt("env_prefix"),
@@ -134,13 +141,14 @@ def make_sources(
         env_prefix_target=opt("env_prefix_target"),
         _init_state=init_state,
     )
-    sources: tuple[Any, ...] = cls.settings_customise_sources(
+    customised: tuple[Any, ...] = cls.settings_customise_sources(
         cls,
         init_settings=init,
         env_settings=env,
         dotenv_settings=dotenv,
         file_secret_settings=secrets,
-    ) + (default,)
+    )
+    sources = (*customised, default)
     sources = _with_pydantic_cli(cls, sources, options, ctx, env, init_state)
     cls._settings_warn_unused_config_keys(sources, cls.model_config)
     return sources, values
@@ -175,7 +183,22 @@ def _with_pydantic_cli(
     if parse_args is None:
         return sources
     none_str = setting("env_parse_none_str") or setting("cli_parse_none_str")
-    names = ["cli_prog_name", "cli_hide_none_type", "cli_avoid_json", "cli_enforce_required", "cli_use_class_docs_for_groups", "cli_show_env_vars", "cli_exit_on_error", "cli_prefix", "cli_flag_prefix_char", "cli_implicit_flags", "cli_ignore_unknown_args", "cli_kebab_case", "cli_shortcuts", "case_sensitive"]
+    names = [
+        "cli_prog_name",
+        "cli_hide_none_type",
+        "cli_avoid_json",
+        "cli_enforce_required",
+        "cli_use_class_docs_for_groups",
+        "cli_show_env_vars",
+        "cli_exit_on_error",
+        "cli_prefix",
+        "cli_flag_prefix_char",
+        "cli_implicit_flags",
+        "cli_ignore_unknown_args",
+        "cli_kebab_case",
+        "cli_shortcuts",
+        "case_sensitive",
+    ]
     cli = CliSettingsSource[Any](
         cls,
         _init_state=init_state,
@@ -201,9 +224,15 @@ def run_sources(
     info = class_info(cls)
     problems: list[Problem] = []
     pydantic_cli = any(isinstance(s, CliSettingsSource) for s in sources)
-    if ctx.argv is not None and not pydantic_cli and not any(isinstance(s, ArgvSource) for s in sources):
+    if (
+        ctx.argv is not None
+        and not pydantic_cli
+        and not any(isinstance(s, ArgvSource) for s in sources)
+    ):
+        # Reading some of argv (--config) but not the rest would half-ignore it: refuse.
         message = "argv was given, but the cli layer is not in precedence (nothing would read it)"
-        problems.append(Problem("precedence", message, "cli", "argv"))
+        problem = Problem("precedence", message, "cli", "argv")
+        return Loaded({}, {}, [], [problem], Redactor(), info)
     merged: Tree = {}
     layers: list[Layer] = []
     defaults: dict[str, Any] = {}
@@ -219,7 +248,9 @@ def run_sources(
         try:
             layer = layer_source.layer(ctx)
         except SettingsError as exc:
-            layer = Layer(layer_source.name, {}, [Problem("", str(exc), layer_source.name, layer_source.name)])
+            layer = Layer(
+                layer_source.name, {}, [Problem("", str(exc), layer_source.name, layer_source.name)]
+            )
         layers.append(layer)
         problems.extend(layer.problems)
         values = plain(layer.tree)
@@ -227,6 +258,14 @@ def run_sources(
         if isinstance(source, DefaultSettingsSource):
             defaults = values
         merged = beneath(merged, layer.tree)
+    from pydantic_settings.utils import _settings_debug_enabled, logger
+
+    if _settings_debug_enabled() and logger.isEnabledFor(logging.DEBUG):
+        cls._settings_log_debug(states)  # pydantic-settings' PYDANTIC_SETTINGS_DEBUG report
+    if info.extra == "forbid":
+        from envconf.load.fit import unknown_nested_keys
+
+        problems.extend(unknown_nested_keys(merged, info.spec))
     state = plain(merged)
     state = {k: v for k, v in state.items() if k not in defaults or defaults[k] != v}
     renamed = _restore_init_names(cls, init_kwargs, state, sources)
@@ -261,6 +300,7 @@ def _redactor(layers: list[Layer], info: ClassInfo) -> Redactor:
     secret_keys = info.secret_keys
     texts: list[str] = []
     for layer in layers:
+        texts.extend(layer.secrets)
         for path, leaf in iter_leaves(layer.tree):
             if leaf.secret or any(path[: len(k)] == k for k in secret_keys):
                 texts.extend(texts_of(leaf.value))

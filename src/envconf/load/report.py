@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, SecretBytes, SecretStr
 
-from envconf.load.classinfo import ClassInfo
+from envconf.load.classinfo import DEFAULT_SECRETS_DIR, ClassInfo
 from envconf.load.model import FieldSpec
 from envconf.load.source import FileReport, Input
 from envconf.load.tree import Leaf, Tree, iter_leaves
@@ -47,6 +47,13 @@ class LoadReport:
         self.tree = tree
         self.info = info
 
+    def __eq__(self, other: object) -> bool:
+        # Where values came from is not part of the value: two settings objects with equal
+        # fields are equal (as in pydantic-settings), however each was loaded.
+        return other is None or isinstance(other, LoadReport)
+
+    __hash__ = None  # type: ignore[assignment]
+
     @functools.cached_property
     def origins(self) -> dict[str, Origin]:
         """The :class:`Origin` of every leaf key, defaults included."""
@@ -59,7 +66,13 @@ class LoadReport:
         found: set[tuple[str, ...]] = set()
         for leaf in self.info.spec.leaves():
             node = _node(self.tree, leaf.key_path)
-            leaves = [node] if isinstance(node, Leaf) else [x for _, x in iter_leaves(node)] if node else []
+            leaves = (
+                [node]
+                if isinstance(node, Leaf)
+                else [x for _, x in iter_leaves(node)]
+                if node
+                else []
+            )
             if any(x.secret for x in leaves):
                 found.add(leaf.path)
         return frozenset(found)
@@ -87,7 +100,12 @@ def origin_of(tree: Tree, leaf: FieldSpec, ranks: dict[str, int]) -> Origin:
         return _DEFAULT
     # A mapping merged from several places: its entries are siblings, not rivals, so
     # only what they overrode counts as overridden.
-    entries = sorted((x for _, x in iter_leaves(node)), key=lambda x: ranks.get(x.source, len(ranks)))
+    # The top entry: from the highest layer and, within it, one that overrode another
+    # (a later file's entry over an earlier file's).
+    entries = sorted(
+        (x for _, x in iter_leaves(node)),
+        key=lambda x: (ranks.get(x.source, len(ranks)), -len(x.origin.overridden)),
+    )
     top = entries[0].origin
     seen = {(top.source, top.location)}
     beaten: list[Origin] = []
@@ -168,26 +186,40 @@ def explain_data(settings: Settings) -> dict[str, Any]:
         )
     return {
         "precedence": list(report.precedence),
-        "files": [{"path": f.path, "loaded": f.loaded, **({"note": f.note} if f.note else {})} for f in report.files],
+        "files": [_file(f) for f in report.files if f.what == "config file"],
         "keys": keys,
     }
 
 
+def _file(report: FileReport) -> dict[str, Any]:
+    return {
+        "path": report.path,
+        "loaded": report.loaded,
+        **({"note": report.note} if report.note else {}),
+    }
+
+
 def explain_table(settings: Settings) -> str:
-    """The human-readable ``envconf explain`` table."""
-    return table_of(explain_data(settings))
+    """The human-readable ``envconf explain`` table (a missing secrets dir named as well)."""
+    missing = [
+        f"secrets dir: {f.path}  (not found, skipped)"
+        for f in _report(settings).files
+        if f.what == "secrets dir" and not f.loaded and f.path != DEFAULT_SECRETS_DIR
+    ]
+    return table_of(explain_data(settings), missing)
 
 
-def table_of(doc: dict[str, Any]) -> str:
+def table_of(doc: dict[str, Any], notes: list[str] | None = None) -> str:
     """Render an ``explain`` document as the table people read."""
     lines = ["precedence (highest first): " + " > ".join(doc["precedence"])]
     if doc["files"]:
-        lines.append("files:")
+        lines.append("config files:")
         for f in doc["files"]:
             state = "loaded" if f["loaded"] else f.get("note") or "not loaded"
             lines.append(f"  {f['path']}  ({state})")
     else:
-        lines.append("files: none")
+        lines.append("config files: none")
+    lines.extend(notes or [])
     rows = [("KEY", "VALUE", "SOURCE", "LOCATION", "OVERRIDDEN")]
     for item in doc["keys"]:
         beaten = ", ".join(
@@ -195,7 +227,11 @@ def table_of(doc: dict[str, Any]) -> str:
             for o in item["overridden"]
         )
         value = item["value"]
-        text = value if isinstance(value, str) and value == MASK else json.dumps(value, ensure_ascii=False)
+        text = (
+            value
+            if isinstance(value, str) and value == MASK
+            else json.dumps(value, ensure_ascii=False)
+        )
         rows.append((item["key"], text, item["source"], item["location"], beaten or "-"))
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     lines.append("")

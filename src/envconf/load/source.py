@@ -34,11 +34,15 @@ class Input(NamedTuple):
 
 
 class FileReport(NamedTuple):
-    """A config or env file a layer considered, for ``explain``: loaded, or why not."""
+    """A file or directory a layer considered, for ``explain``: loaded, or why not.
+
+    ``what`` is ``config file`` or ``secrets dir``.
+    """
 
     path: str
     loaded: bool
     note: str = ""
+    what: str = "config file"
 
 
 class Layer(NamedTuple):
@@ -49,6 +53,8 @@ class Layer(NamedTuple):
     problems: list[Problem]
     inputs: tuple[Input, ...] = ()
     files: tuple[FileReport, ...] = ()
+    #: Secret texts the layer read that may appear in a message (a VAR_FILE's content).
+    secrets: tuple[str, ...] = ()
 
 
 class LoadContext:

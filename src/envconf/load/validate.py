@@ -14,6 +14,7 @@ from pydantic import ValidationError
 
 from envconf.errors import Problem
 from envconf.load.classinfo import ClassInfo
+from envconf.load.model import ModelSpec
 from envconf.load.tree import Leaf, Scalar, Tree, iter_leaves
 
 
@@ -53,16 +54,18 @@ def leaf_at(tree: Tree, path: tuple[str, ...]) -> Leaf | None:
 def _hint(info: ClassInfo, path: tuple[str, ...]) -> str:
     """How to set a missing key: its variable, its flag, its place in a config file."""
     field_path = info.spec.field_path(path)
-    node = info.spec.find(field_path)
-    if node is None:
+    found = info.spec.find(field_path)
+    if found is None:
         return ""
-    leaves = node.leaves() if hasattr(node, "leaves") else [node]
-    required = [leaf for leaf in leaves if leaf.required]  # type: ignore[union-attr]
-    if len(required) == 1 and required[0] is not node:  # a required model: name its leaf
-        node = required[0]
-        field_path = node.path
+    if isinstance(found, ModelSpec):  # a required model: name its one required leaf
+        required = [leaf for leaf in found.leaves() if leaf.required]
+        if len(required) != 1:
+            return ""
+        found = required[0]
+        field_path = found.path
+    node = found
     flag = "--" + ".".join(p.replace("_", "-") for p in field_path)
-    file_var = f", {node.env_name}{info.index.file_suffix}" if info.index.file_suffix else ""
+    file_var = f", {node.env_name}{info.names.file_suffix}" if info.names.file_suffix else ""
     return f"; set {node.env_name}{file_var}, {flag} or '{'.'.join(field_path)}' in a config file"
 
 

@@ -20,13 +20,13 @@ from envconf.render.pipeline import load_template_settings, log, log_warning, re
 
 __all__ = ["Terminated", "main", "run"]
 
+
 class Terminated(EnvconfError):
     """SIGTERM/SIGINT arrived before exec: stop with nothing changed."""
 
     def __init__(self, signum: int) -> None:
         self.exit_code = 128 + signum
         super().__init__(f"stopped by {signal.Signals(signum).name} before the app started")
-
 
 
 def _on_signal(signum: int, frame: FrameType | None) -> None:

@@ -261,6 +261,7 @@ def _seconds(text: str, flag: str, low: float, high: float) -> float:
     if not (math.isfinite(value) and low <= value <= high):
         variable = "ENVCONF_" + flag.lstrip("-").replace("-", "_").upper()
         raise UsageError(
-            f"render: {flag} / {variable} {text!r} must be a number of seconds from {low:g} to {high:g}"
+            f"render: {flag} / {variable} {text!r} must be a number of seconds"
+            f" from {low:g} to {high:g}"
         )
     return value

@@ -90,7 +90,9 @@ def plan_jobs(
         problems.append(f"mode {mode:#o} is out of range (0 to 7777 octal)")
         mode = None
     elif mode is not None and mode & SET_ID_BITS:
-        problems.append(f"mode {mode:04o} sets set-user-ID or set-group-ID bits; envconf never writes those")
+        problems.append(
+            f"mode {mode:04o} sets set-user-ID or set-group-ID bits; envconf never writes those"
+        )
         mode = None
 
     out_root: Path | None = None

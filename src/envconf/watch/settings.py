@@ -172,11 +172,11 @@ def settings_targets(
     Raises:
         ConfigError: ``argv`` is malformed (as a load would report it).
     """
-    from envconf.settings import LoadFailed
-
     try:
         settings = cls.load(argv=argv, env=env, config_files=config_files)
-    except LoadFailed as exc:
+    except ConfigError as exc:
+        if not exc.inputs:
+            raise  # argv could not be parsed: nothing was read
         return targets_of(exc.inputs)
     report = settings._envconf_report
     return targets_of(report.inputs if report is not None else ())

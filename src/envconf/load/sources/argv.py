@@ -14,7 +14,7 @@ import sys
 import warnings
 from typing import Any, NamedTuple
 
-from envconf.errors import ConfigError, Problem, SecretOnCommandLineWarning
+from envconf.errors import ConfigError, Problem, SecretOnCommandLineWarning, caller_stacklevel
 from envconf.load.classinfo import class_cache, class_info
 from envconf.load.model import FieldSpec, ModelSpec, format_default, is_sequence, type_label
 from envconf.load.source import Layer, LoadContext
@@ -174,7 +174,7 @@ def parse_argv(
                 f"{flag}: a secret on the command line is visible to other processes "
                 "(ps, /proc); prefer an environment variable, a _FILE variable or a secrets file",
                 SecretOnCommandLineWarning,
-                stacklevel=3,
+                stacklevel=caller_stacklevel(),
             )
         if isinstance(target, FieldSpec) and is_sequence(target.annotation):
             items = lists.setdefault(target.path, [])

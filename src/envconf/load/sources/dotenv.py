@@ -68,7 +68,11 @@ def dotenv_entries(
             problems.append(Problem("", str(exc).removeprefix(f"{path}: "), "dotenv", path))
             continue
         except (UnicodeDecodeError, LookupError) as exc:
-            problems.append(Problem("", f"cannot be decoded as {encoding}: {type(exc).__name__}", "dotenv", path))
+            problems.append(
+                Problem(
+                    "", f"cannot be decoded as {encoding}: {type(exc).__name__}", "dotenv", path
+                )
+            )
             continue
         except ConfigError as exc:
             problems.extend(p._replace(source="dotenv") for p in exc.problems)

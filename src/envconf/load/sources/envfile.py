@@ -76,7 +76,9 @@ def env_file_tree(
     return tree, problems
 
 
-def _spread(tree: Tree, path: tuple[str, ...], value: dict[str, Any], origin: Origin, secret: bool) -> None:
+def _spread(
+    tree: Tree, path: tuple[str, ...], value: dict[str, Any], origin: Origin, secret: bool
+) -> None:
     for name, item in value.items():
         if isinstance(item, dict):
             _spread(tree, (*path, name), item, origin, secret)

@@ -127,7 +127,9 @@ def load_file(
         if fmt == "env":
             from envconf.load.sources.envfile import env_file_tree
 
-            tree, problems = env_file_tree(parse_env_text(data, path), path, index, template=template)
+            tree, problems = env_file_tree(
+                parse_env_text(data, path), path, index, template=template
+            )
         else:
             tree, problems = parse_structured(data, path, fmt), []  # type: ignore[arg-type]
     except ConfigError as exc:
@@ -249,9 +251,11 @@ class ConfigFileSource(EnvconfSource):
         candidates = choose_files(
             parsed.config_files if parsed else [], ctx.environ, info.config_env, configured
         )
-        profiles = [p.strip() for p in ctx.environ.get(info.profile_env, "").split(",") if p.strip()]
+        profiles = [
+            p.strip() for p in ctx.environ.get(info.profile_env, "").split(",") if p.strip()
+        ]
         files, missing = with_profiles(candidates, profiles)
-        variables = FileVariables(ctx.environ, info.index.file_suffix)
+        variables = FileVariables(ctx.environ, info.names.file_suffix)
         trees: list[Tree] = []
         reports: list[FileReport] = []
         problems: list[Problem] = []
@@ -262,18 +266,21 @@ class ConfigFileSource(EnvconfSource):
             tree, found = load_file(
                 candidate.path,
                 variables,
-                info.index,
+                info.names,
                 interpolation=info.interpolate,
                 allow_unset=info.allow_unset,
             )
             trees.append(tree)
             problems.extend(found)
             loaded = bool(tree) or not found
-            reports.append(FileReport(candidate.path, loaded, "" if loaded else "could not be read"))
+            reports.append(
+                FileReport(candidate.path, loaded, "" if loaded else "could not be read")
+            )
         fitted, more = fit(merge(trees[::-1]), info.spec, info.extra)
         inputs = (
             *(Input(c.path, "config file") for c in candidates),
             *(Input(r.path, "config file") for r in missing),
             *(Input(r.path, r.variable) for r in variables.reads),
         )
-        return Layer(self.name, fitted, problems + more, inputs, (*reports, *missing))
+        secrets = tuple(variables.secret_texts())
+        return Layer(self.name, fitted, problems + more, inputs, (*reports, *missing), secrets)

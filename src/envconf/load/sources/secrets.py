@@ -18,12 +18,12 @@ from typing import Any
 
 from pydantic_settings import SecretsSettingsSource
 
-from envconf.errors import Problem
+from envconf.errors import Problem, caller_stacklevel
 from envconf.fileread import FileReadError, read_secret_file
-from envconf.load.classinfo import DEFAULT_SECRETS_DIR, class_cache, class_info
+from envconf.load.classinfo import class_cache, class_info
 from envconf.load.merge import merge
 from envconf.load.model import FieldSpec, ModelSpec
-from envconf.load.source import Input, Layer, LoadContext
+from envconf.load.source import FileReport, Input, Layer, LoadContext
 from envconf.load.tree import Leaf, Tree, set_leaf
 from envconf.origin import Origin
 
@@ -35,14 +35,17 @@ class SecretsDirSource(SecretsSettingsSource):
 
     def _file_names(self) -> dict[str, FieldSpec | ModelSpec]:
         """Normalised file names that belong to each key, with and without the prefix."""
-        info = class_info(self.settings_cls, {"_env_prefix": self.env_prefix, "_case_sensitive": self.case_sensitive})
+        info = class_info(
+            self.settings_cls,
+            {"_env_prefix": self.env_prefix, "_case_sensitive": self.case_sensitive},
+        )
         cache = class_cache(self.settings_cls)
         key = ("secret-names", self.env_prefix, self.case_sensitive)
         names: dict[str, FieldSpec | ModelSpec] | None = cache.get(key)
         if names is None:
             names = {}
             norm = (lambda n: n) if self.case_sensitive else str.lower
-            for table in (info.index.by_name, info.index.unprefixed):
+            for table in (info.names.by_name, info.names.unprefixed):
                 for name, spec in table.items():
                     if isinstance(spec, FieldSpec) or len(spec.path) == 1:
                         names[norm(name)] = spec
@@ -57,7 +60,11 @@ class SecretsDirSource(SecretsSettingsSource):
         value = self.secrets_dir
         if value is None:
             return []
-        return [os.fspath(value)] if isinstance(value, (str, os.PathLike)) else [os.fspath(v) for v in value]
+        return (
+            [os.fspath(value)]
+            if isinstance(value, (str, os.PathLike))
+            else [os.fspath(v) for v in value]
+        )
 
     def layer(self, ctx: LoadContext) -> Layer:
         trees: list[Tree] = []
@@ -67,7 +74,14 @@ class SecretsDirSource(SecretsSettingsSource):
             tree, found = self._read_dir(os.path.expanduser(directory))
             trees.append(tree)
             problems.extend(found)
-        return Layer(self.name, merge(trees), problems, tuple(Input(d, "secrets dir", True) for d in dirs))
+        inputs = tuple(Input(d, "secrets dir", True) for d in dirs)
+        reports = tuple(
+            FileReport(d, True, "", "secrets dir")
+            if os.path.isdir(os.path.expanduser(d))
+            else FileReport(d, False, "not found, skipped", "secrets dir")
+            for d in dirs
+        )
+        return Layer(self.name, merge(trees), problems, inputs, reports)
 
     def _read_dir(self, directory: str) -> tuple[Tree, list[Problem]]:
         tree: Tree = {}
@@ -76,13 +90,15 @@ class SecretsDirSource(SecretsSettingsSource):
         try:
             entries = sorted(os.listdir(root))
         except FileNotFoundError:
-            if directory != DEFAULT_SECRETS_DIR:  # envconf's default may well be absent
-                warnings.warn(f'directory "{directory}" does not exist', stacklevel=2)
+            # The same image runs with and without mounted secrets: an absent dir is
+            # skipped, and explain shows it (pydantic-settings warns instead).
             return tree, problems
         except NotADirectoryError:
             return tree, [Problem("", "secrets dir is not a directory", "secret", directory)]
         except OSError as exc:
-            return tree, [Problem("", f"cannot list secrets dir: {exc.strerror}", "secret", directory)]
+            return tree, [
+                Problem("", f"cannot list secrets dir: {exc.strerror}", "secret", directory)
+            ]
         names = self._file_names()
         claimed: dict[tuple[str, ...], str] = {}
         real_root = os.path.realpath(root)
@@ -95,10 +111,17 @@ class SecretsDirSource(SecretsSettingsSource):
             path = root / entry
             location = str(path)
             if os.path.commonpath([real_root, os.path.realpath(path)]) != real_root:
-                problems.append(Problem(spec.key, "secret file links outside the secrets dir", "secret", location))
+                problems.append(
+                    Problem(
+                        spec.key, "secret file links outside the secrets dir", "secret", location
+                    )
+                )
                 continue
             if path.is_dir():
-                warnings.warn(f'attempted to load secret file "{path}" but found a directory instead.', stacklevel=2)
+                warnings.warn(
+                    f'attempted to load secret file "{path}" but found a directory instead.',
+                    stacklevel=caller_stacklevel(),
+                )
                 continue
             if spec.path in claimed:
                 message = f"two secret files for one key: {claimed[spec.path]} and {location}"
@@ -108,14 +131,18 @@ class SecretsDirSource(SecretsSettingsSource):
             try:
                 text = read_secret_file(location)
             except FileReadError as exc:
-                problems.append(Problem(spec.key, str(exc).removeprefix(f"{location}: "), "secret", location))
+                problems.append(
+                    Problem(spec.key, str(exc).removeprefix(f"{location}: "), "secret", location)
+                )
                 continue
             value = self._decoded(spec, text, location, problems)
             if value is not _SKIP:
                 _place_at(tree, spec.key_path, value, Origin("secret", location))
         return tree, problems
 
-    def _decoded(self, spec: FieldSpec | ModelSpec, text: str, location: str, problems: list[Problem]) -> Any:
+    def _decoded(
+        self, spec: FieldSpec | ModelSpec, text: str, location: str, problems: list[Problem]
+    ) -> Any:
         """A file's text as pydantic-settings reads it for the field (JSON for complex ones)."""
         if len(spec.path) != 1:
             if isinstance(spec, FieldSpec) and spec.kind != "complex":

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any, NamedTuple
 
 from pydantic.fields import FieldInfo
-from pydantic_settings import DotEnvSettingsSource, EnvSettingsSource
+from pydantic_settings import DotEnvSettingsSource, EnvSettingsSource, SettingsConfigDict
 from pydantic_settings.sources.utils import parse_env_vars
 
 from envconf.errors import Problem
@@ -46,6 +46,7 @@ class _Resolved(NamedTuple):
     locations: dict[str, str]
     secret: frozenset[str]
     problems: list[Problem]
+    secrets: tuple[str, ...]
     files: tuple[tuple[str, str], ...]
 
 
@@ -60,13 +61,15 @@ class _VariablesLayer:
     env_parse_none_str: str | None
     env_vars: Mapping[str, str | None]
     settings_cls: type[Any]
-    config: Mapping[str, Any]
+    config: SettingsConfigDict
 
     def _load_env_vars(self) -> Mapping[str, str | None]:
         # Read in layer(), from the load's own environment, not at construction.
         return getattr(self, "_pending", {})
 
-    def _entries(self, ctx: LoadContext) -> tuple[list[VarEntry], list[Problem], tuple[FileReport, ...]]:
+    def _entries(
+        self, ctx: LoadContext
+    ) -> tuple[list[VarEntry], list[Problem], tuple[FileReport, ...]]:
         raise NotImplementedError  # pragma: no cover - each layer says where its variables are
 
     def _norm(self, name: str) -> str:
@@ -90,14 +93,20 @@ class _VariablesLayer:
             *(Input(r.path, "env file") for r in reports),
             *(Input(path, name) for name, path in resolved.files),
         )
-        return Layer(self.name, tree, problems, inputs, reports)
+        return Layer(self.name, tree, problems, inputs, (), resolved.secrets)
 
     # --- which variables name a key -----------------------------------------------------
 
     def _names(self) -> tuple[frozenset[str], tuple[str, ...], dict[str, str]]:
         """Normalised top-level variable names, nested prefixes, and each name's field."""
         cache = class_cache(self.settings_cls)
-        key = ("names", self.env_prefix, getattr(self, "env_prefix_target", ""), self.case_sensitive, self.env_nested_delimiter)
+        key = (
+            "names",
+            self.env_prefix,
+            getattr(self, "env_prefix_target", ""),
+            self.case_sensitive,
+            self.env_nested_delimiter,
+        )
         found = cache.get(key)
         if found is None:
             top: dict[str, str] = {}
@@ -105,14 +114,43 @@ class _VariablesLayer:
                 for _, env_name, _ in self._extract_field_info(info, field_name):
                     top.setdefault(env_name, field_name)
             delimiter = self.env_nested_delimiter or ""
-            prefixes = tuple(self._norm(n) + self._norm(delimiter) for n in top) if delimiter else ()
+            prefixes = (
+                tuple(self._norm(n) + self._norm(delimiter) for n in top) if delimiter else ()
+            )
             found = cache[key] = (frozenset(top), prefixes, top)
-        return found  # type: ignore[no-any-return]
+        return found
 
     def names_a_key(self, name: str) -> bool:
         """Whether the (normalised) variable ``name`` sets a key of the settings class."""
         top, prefixes, _ = self._names()
         return name in top or (bool(prefixes) and name.startswith(prefixes))
+
+    def _names_exactly(self, name: str) -> bool:
+        """Whether ``name`` is a key's own variable: a field, or a nested model's field.
+
+        A name below a ``dict`` field names *some* key (any key is allowed there), but not
+        exactly: ``APP_DB__PASSWORD_FILE`` is the file of ``db.password``, not a field.
+        """
+        top, _, fields = self._names()
+        if name in top:
+            return True
+        delimiter = self._norm(self.env_nested_delimiter or "")
+        if not delimiter:
+            return False
+        from envconf.load.classinfo import class_info
+        from envconf.load.model import ModelSpec
+
+        spec = class_info(self.settings_cls).spec
+        for env_name, field_name in fields.items():
+            if not name.startswith(env_name + delimiter):
+                continue
+            node: Any = spec.children.get(field_name)
+            for part in name[len(env_name) + len(delimiter) :].split(delimiter):
+                if not isinstance(node, ModelSpec):
+                    return False
+                node = next((c for key, c in _child_keys(node) if self._norm(key) == part), None)
+            return node is not None
+        return False
 
     def _resolve(self, entries: Iterable[VarEntry]) -> _Resolved:
         """Apply ``VAR_FILE``, and report collisions and unusable values."""
@@ -124,7 +162,7 @@ class _VariablesLayer:
         problems: list[Problem] = []
         for entry in entries:
             norm = self._norm(entry.name)
-            if suffix and norm.endswith(suffix) and not self.names_a_key(norm):
+            if suffix and norm.endswith(suffix) and not self._names_exactly(norm):
                 base = norm[: -len(suffix)]
                 if self.names_a_key(base):
                     via_file.append((base, entry))
@@ -143,8 +181,15 @@ class _VariablesLayer:
             values[entry.name] = entry.value
             locations[norm] = entry.location
         secret: set[str] = set()
+        texts: list[str] = []
         files: list[tuple[str, str]] = []
+        seen_files: dict[str, VarEntry] = {}
         for base, entry in via_file:
+            other = seen_files.setdefault(base, entry)
+            if other is not entry and other.name != entry.name:
+                message = f"{other.name} and {entry.name} both set this key; keep one"
+                problems.append(Problem(self._key(base), message, self.name, entry.location))
+                continue
             if not entry.value:
                 continue
             files.append((entry.name, entry.value))
@@ -158,13 +203,14 @@ class _VariablesLayer:
             except FileReadError as exc:
                 problems.append(Problem(self._key(base), str(exc), self.name, entry.location))
                 continue
+            texts.append(text)
             name = entry.name[: -len(suffix)]
             if direct is not None:
                 values.pop(direct.name, None)
             values[name] = text
             locations[base] = f"{entry.value} (via {entry.location})"
             secret.add(base)
-        return _Resolved(values, locations, frozenset(secret), problems, tuple(files))
+        return _Resolved(values, locations, frozenset(secret), problems, tuple(texts), tuple(files))
 
     def _key(self, norm: str) -> str:
         """The dotted key a normalised variable name sets, for problems."""
@@ -191,7 +237,7 @@ class _VariablesLayer:
         return self._variable_of(path) in self._secret
 
     def _variable_of(self, path: Path) -> str | None:
-        top, _, fields = self._names()
+        _, _, fields = self._names()
         head = path[0]
         candidates = [n for n, f in fields.items() if f == head or self._field_key(f) == head]
         if not candidates:  # an extra (an unknown .env entry), kept by pydantic-settings
@@ -212,7 +258,7 @@ class _VariablesLayer:
 
     # --- pydantic-settings hooks: cached per class, problems instead of exceptions ----------
 
-    def _extract_field_info(  # type: ignore[override]
+    def _extract_field_info(
         self, field: FieldInfo, field_name: str, model_config: Mapping[str, Any] | None = None
     ) -> list[tuple[str, str, bool]]:
         cache = class_cache(self.settings_cls)
@@ -238,15 +284,22 @@ class _VariablesLayer:
             found = cache[key] = super()._field_is_complex(field)  # type: ignore[misc]
         return found  # type: ignore[no-any-return]
 
-    def prepare_field_value(self, field_name: str, field: FieldInfo, value: Any, value_is_complex: bool) -> Any:
+    def prepare_field_value(
+        self, field_name: str, field: FieldInfo, value: Any, value_is_complex: bool
+    ) -> Any:
         try:
             return super().prepare_field_value(field_name, field, value, value_is_complex)  # type: ignore[misc]
-        except ValueError as exc:
-            why = getattr(exc, "msg", None)
+        except (ValueError, RecursionError) as exc:
+            why = getattr(exc, "msg", None) if isinstance(exc, ValueError) else "nested too deeply"
             message = f"not valid JSON ({why})" if why else "cannot be decoded"
             origin = self._origin_of((self._field_key(field_name),))
             self._problems.append(Problem(field_name, message, self.name, origin.location))
             return None
+
+
+def _child_keys(spec: Any) -> list[tuple[str, Any]]:
+    """Every name a child of a model spec answers to: its field name and its aliases."""
+    return [(key, spec.children[name]) for key, name in spec.by_key.items()]
 
 
 class EnvSource(_VariablesLayer, EnvSettingsSource):
@@ -254,13 +307,17 @@ class EnvSource(_VariablesLayer, EnvSettingsSource):
 
     name = "env"
 
-    def _entries(self, ctx: LoadContext) -> tuple[list[VarEntry], list[Problem], tuple[FileReport, ...]]:
+    def _entries(
+        self, ctx: LoadContext
+    ) -> tuple[list[VarEntry], list[Problem], tuple[FileReport, ...]]:
         norm = self._norm
         suffix = norm(str(self.config.get("file_suffix", "_FILE")))
         wanted: list[VarEntry] = []
         for name, value in ctx.environ.items():
             n = norm(name)
-            if self.names_a_key(n) or (suffix and n.endswith(suffix) and self.names_a_key(n[: -len(suffix)])):
+            if self.names_a_key(n) or (
+                suffix and n.endswith(suffix) and self.names_a_key(n[: -len(suffix)])
+            ):
                 wanted.append(VarEntry(name, value, name))
         return wanted, [], ()
 
@@ -270,10 +327,14 @@ class DotEnvSource(_VariablesLayer, DotEnvSettingsSource):
 
     name = "dotenv"
 
-    def _entries(self, ctx: LoadContext) -> tuple[list[VarEntry], list[Problem], tuple[FileReport, ...]]:
+    def _entries(
+        self, ctx: LoadContext
+    ) -> tuple[list[VarEntry], list[Problem], tuple[FileReport, ...]]:
         from envconf.load.sources.dotenv import read_env_files
 
-        return read_env_files(self.env_file, self.env_file_depth, self.env_file_encoding, ctx.environ)
+        return read_env_files(
+            self.env_file, self.env_file_depth, self.env_file_encoding, ctx.environ
+        )
 
     def __call__(self) -> dict[str, Any]:
         if not self.env_vars:

@@ -10,9 +10,10 @@ import pytest
 import yaml
 
 from envconf.errors import ConfigError
-from envconf.load.formats import yaml_format as formats
 from envconf.load.formats import EnvEntry, parse_env_text, parse_structured
+from envconf.load.formats import yaml_format as formats
 from envconf.load.tree import Leaf, Scalar, Tree
+from envconf.origin import Origin
 
 STR = "tag:yaml.org,2002:str"
 LOADERS = [yaml.SafeLoader] + ([yaml.CSafeLoader] if yaml.__with_libyaml__ else [])
@@ -68,8 +69,7 @@ def test_every_leaf_is_from_file_and_interpolated(fmt: str, text: str) -> None:
     tree = parse_structured(text.encode(), "cfg", fmt)  # type: ignore[arg-type]
     assert tree["a"] == Leaf(
         Scalar("x", plain=False) if fmt == "yaml" else "x",
-        source="file",
-        location="cfg:1",
+        Origin("file", "cfg:1"),
         interpolate=True,
     )
 
@@ -203,8 +203,7 @@ def test_yaml_sequence_is_one_leaf_of_scalars_dicts_and_lists() -> None:
             {"name": Scalar("x"), "n": Scalar("2", plain=False)},
             [Scalar("a"), Scalar("b")],
         ],
-        source="file",
-        location="app.yaml:1",
+        Origin("file", "app.yaml:1"),
         interpolate=True,
     )
 

@@ -2,26 +2,26 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
 import envconf
-from envconf.load.classinfo import class_info as class_state
+from envconf.fileread import FileVariables
+from envconf.load.classinfo import class_info
+from envconf.load.names import NameIndex
+from envconf.load.source import FileReport, LoadContext
 from envconf.load.sources.files import (
+    ConfigFileSource,
     FileCandidate,
-    FileReport,
     choose_files,
     file_format,
-    files_layers,
-    load_file,
     profile_path,
-    read_config_bytes,
     with_profiles,
 )
-from envconf.load.names import NameIndex
-from envconf.load.tree import Leaf, Scalar
+from envconf.load.sources.files import load_file as load_file_problems
+from envconf.load.tree import Leaf, Scalar, Tree
+from envconf.origin import Origin
 
 
 class Files(envconf.Settings):
@@ -35,7 +35,17 @@ class Files(envconf.Settings):
 
 @pytest.fixture
 def index() -> NameIndex:
-    return class_state(Files).index
+    return class_info(Files).names
+
+
+def load_file(
+    path: str, env: dict[str, str], index: NameIndex, *, interpolation: bool, allow_unset: bool
+) -> Tree:
+    tree, problems = load_file_problems(
+        path, FileVariables(env), index, interpolation=interpolation, allow_unset=allow_unset
+    )
+    assert problems == []
+    return tree
 
 
 # --- choose_files --------------------------------------------------------------------------
@@ -76,11 +86,13 @@ def test_profile_path(path: str, expected: str) -> None:
 def test_profile_files_follow_their_base_only_when_present(tmp_path: Path) -> None:
     base = str(tmp_path / "app.yaml")
     (tmp_path / "app.eu.yaml").write_text("")
-    chosen = with_profiles([FileCandidate(base, True)], ["production", "eu"])
+    chosen, missing = with_profiles([FileCandidate(base, True)], ["production", "eu"])
     assert chosen == [
         FileCandidate(base, True),
         FileCandidate(str(tmp_path / "app.eu.yaml"), False),
     ]
+    production = str(tmp_path / "app.production.yaml")
+    assert missing == [FileReport(production, False, "profile production: not found")]
 
 
 # --- formats and reading -------------------------------------------------------------------
@@ -105,32 +117,6 @@ def test_file_format_by_suffix(path: str, expected: tuple[str | None, bool]) -> 
     assert file_format(path) == expected
 
 
-def test_read_config_bytes_refuses_a_fifo_without_hanging(tmp_path: Path) -> None:
-    os.mkfifo(tmp_path / "fifo.yaml")
-    with pytest.raises(envconf.ConfigError, match="not a regular file"):
-        read_config_bytes(str(tmp_path / "fifo.yaml"))
-
-
-def test_read_config_bytes_refuses_a_directory(tmp_path: Path) -> None:
-    with pytest.raises(envconf.ConfigError, match="not a regular file"):
-        read_config_bytes(str(tmp_path))
-
-
-def test_read_config_bytes_names_a_missing_file(tmp_path: Path) -> None:
-    with pytest.raises(envconf.ConfigError) as exc:
-        read_config_bytes(str(tmp_path / "nope.yaml"))
-    [problem] = exc.value.problems
-    assert (problem.location, problem.message) == (
-        str(tmp_path / "nope.yaml"),
-        "config file not found",
-    )
-
-
-def test_read_config_bytes_reads_a_regular_file(tmp_path: Path) -> None:
-    (tmp_path / "a.yaml").write_bytes(b"a: 1\n")
-    assert read_config_bytes(str(tmp_path / "a.yaml")) == b"a: 1\n"
-
-
 # --- load_file -----------------------------------------------------------------------------
 
 
@@ -138,14 +124,14 @@ def test_yaml_leaves_stay_scalars_with_lines(tmp_path: Path, index: NameIndex) -
     path = tmp_path / "a.yaml"
     path.write_text("name: 012\nport: 1\n")
     tree = load_file(str(path), {}, index, interpolation=True, allow_unset=False)
-    assert tree["name"] == Leaf(Scalar("012"), "file", f"{path}:1", interpolate=True)
+    assert tree["name"] == Leaf(Scalar("012"), Origin("file", f"{path}:1"), interpolate=True)
 
 
 def test_interpolated_leaves_become_text(tmp_path: Path, index: NameIndex) -> None:
     path = tmp_path / "a.yaml"
     path.write_text("name: ${N}\n")
     tree = load_file(str(path), {"N": "012"}, index, interpolation=True, allow_unset=False)
-    assert tree["name"] == Leaf("012", "file", f"{path}:1")
+    assert tree["name"] == Leaf("012", Origin("file", f"{path}:1"))
 
 
 def test_interpolation_can_be_turned_off(tmp_path: Path, index: NameIndex) -> None:
@@ -169,6 +155,7 @@ def test_interpolation_reads_var_file(tmp_path: Path, index: NameIndex) -> None:
     env = {"PW_FILE": str(tmp_path / "secret")}
     tree = load_file(str(path), env, index, interpolation=True, allow_unset=False)
     assert tree["name"].value == "s3cret"  # type: ignore[union-attr]
+    assert tree["name"].secret  # type: ignore[union-attr]  # hidden whatever the field's type
 
 
 def test_explicitly_tagged_strings_are_interpolated(tmp_path: Path, index: NameIndex) -> None:
@@ -197,25 +184,18 @@ def test_a_template_reads_var_file_only_when_used(tmp_path: Path, index: NameInd
     assert load_file(str(path), env, index, interpolation=True, allow_unset=False)
 
 
-def test_files_layers_reports_every_file(tmp_path: Path, index: NameIndex) -> None:
+def test_the_layer_reports_every_file_and_every_problem(tmp_path: Path) -> None:
     (tmp_path / "a.yaml").write_text("name: a\n")
     (tmp_path / "bad.yaml").write_text("name: [\n")
-    candidates = [
-        FileCandidate(str(tmp_path / "a.yaml"), False),
-        FileCandidate(str(tmp_path / "missing.yaml"), False),
-        FileCandidate(str(tmp_path / "bad.yaml"), True),
-    ]
-    trees, reports, problems = files_layers(
-        candidates, {}, index, interpolation=True, allow_unset=False
+    paths = [str(tmp_path / n) for n in ("a.yaml", "missing.yaml", "bad.yaml")]
+    layer = ConfigFileSource(Files).layer(LoadContext({}, config_files=paths))
+    assert layer.tree == {"name": Leaf("a", Origin("file", f"{paths[0]}:1"), interpolate=True)}
+    assert layer.files == (
+        FileReport(paths[0], True),
+        FileReport(paths[1], False, "not found, skipped"),  # a default file may be absent
+        FileReport(paths[2], False, "could not be read"),
     )
-    assert len(trees) == 1
-    assert reports == [
-        FileReport(str(tmp_path / "a.yaml"), True),
-        FileReport(str(tmp_path / "missing.yaml"), False),
-        FileReport(str(tmp_path / "bad.yaml"), False),
-    ]
-    assert len(problems) == 1
-    assert problems[0].location.startswith(str(tmp_path / "bad.yaml") + ":")
+    assert [p.location.rpartition(":")[0] for p in layer.problems] == [paths[2]]
 
 
 def test_later_files_win(tmp_path: Path) -> None:

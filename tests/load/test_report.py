@@ -90,10 +90,10 @@ def test_explain_needs_settings_loaded_by_envconf() -> None:
 def test_json_document_shape(loaded: Explained) -> None:
     doc = json.loads(json.dumps(explain_data(loaded)))
     assert list(doc) == ["precedence", "files", "keys"]
-    assert doc["precedence"] == ["cli", "env", "dotenv", "secret", "file"]
+    assert doc["precedence"] == ["init", "cli", "env", "dotenv", "secret", "file", "default"]
     assert doc["files"] == [
         {"path": "app.yaml", "loaded": True},
-        {"path": "absent.yaml", "loaded": False},
+        {"path": "absent.yaml", "loaded": False, "note": "not found, skipped"},
     ]
     for item in doc["keys"]:
         assert list(item) == ["key", "value", "source", "location", "overridden"]
@@ -120,7 +120,7 @@ def test_json_precedence_follows_the_configuration(env: dict[str, str], workdir:
         model_config = envconf.SettingsConfigDict(precedence=["env", "file"], secrets_dir=None)
         workers: int = 1
 
-    assert explain_data(Narrow.load(env=env))["precedence"] == ["env", "file"]
+    assert explain_data(Narrow.load(env=env))["precedence"] == ["init", "env", "file", "default"]
 
 
 def test_table_lists_precedence_files_and_every_key(loaded: Explained) -> None:

@@ -1,4 +1,4 @@
-"""Fitting the merged tree to the model: YAML scalar typing and unknown keys."""
+"""Fitting a layer to the model: validation keys, YAML scalar typing and unknown keys."""
 
 from __future__ import annotations
 
@@ -10,10 +10,17 @@ import pytest
 from pydantic import BaseModel, Field
 
 import envconf
-from envconf.load.merge import merge_layers
-from envconf.load.classinfo import class_info as class_state
-from envconf.load.fit import ScalarError, core_schema, resolve_scalar, resolve_value, shape
-from envconf.load.tree import Leaf, Scalar, Tree
+from envconf.load.classinfo import class_info
+from envconf.load.fit import (
+    ScalarError,
+    core_schema,
+    fit,
+    resolve_scalar,
+    resolve_value,
+    unknown_nested_keys,
+)
+from envconf.load.tree import Leaf, Scalar, Tree, plain
+from envconf.origin import Origin
 
 CORE_SCHEMA = [
     # null
@@ -147,23 +154,22 @@ class Shaped(envconf.Settings):
     inner: Inner = Inner()
 
 
-def run(tree: Tree, extra: str = "forbid") -> tuple[dict[str, Any], list[str], Any]:
-    spec = class_state(Shaped).spec
-    data, provenance, problems = shape(merge_layers([tree]), spec, extra, {"file": 0})
-    return data, [str(p) for p in problems], provenance
+def run(tree: Tree, extra: str = "forbid") -> tuple[dict[str, Any], list[str], Tree]:
+    fitted, problems = fit(tree, class_info(Shaped).spec, extra)
+    return plain(fitted), [str(p) for p in problems], fitted
 
 
 def fleaf(text: str, line: int = 1) -> Leaf:
-    return Leaf(Scalar(text), "file", f"c.yaml:{line}")
+    return Leaf(Scalar(text), Origin("file", f"c.yaml:{line}"))
 
 
-def test_shape_types_scalars_by_field_and_records_provenance() -> None:
-    data, problems, provenance = run(
+def test_scalars_are_typed_by_field_and_keep_their_origin() -> None:
+    data, problems, fitted = run(
         {"name": fleaf("012"), "count": fleaf("012", 2), "inner": {"port": fleaf("7", 3)}}
     )
     assert problems == []
     assert data == {"name": "012", "count": 12, "inner": {"port": 7}}
-    assert provenance[("inner", "port")].leaf.location == "c.yaml:3"
+    assert fitted["inner"]["port"].location == "c.yaml:3"  # type: ignore[index,union-attr]
 
 
 def test_a_5000_digit_integer_is_a_located_error() -> None:
@@ -188,15 +194,31 @@ def test_unknown_keys_are_kept_or_dropped_by_extra() -> None:
 
 
 def test_a_scalar_given_for_a_model_is_passed_on_for_validation() -> None:
-    data, problems, provenance = run({"inner": fleaf("5")})
+    data, problems, _ = run({"inner": fleaf("5")})
     assert (data, problems) == ({"inner": 5}, [])
-    assert provenance[("inner",)].spec is None
 
 
-def test_a_dict_field_merged_from_entries_is_one_value() -> None:
-    data, _, provenance = run({"labels": {"a": fleaf("1"), "b": {"c": fleaf("x", 2)}}})
+def test_a_dict_field_keeps_one_origin_per_entry() -> None:
+    data, _, fitted = run({"labels": {"a": fleaf("1"), "b": {"c": fleaf("x", 2)}}})
     assert data == {"labels": {"a": 1, "b": {"c": "x"}}}
-    assert provenance[("labels",)].beaten == ()
+    assert fitted["labels"]["b"]["c"].location == "c.yaml:2"  # type: ignore[index,union-attr]
+
+
+def test_keys_are_renamed_to_the_alias_pydantic_validates_under() -> None:
+    class Aliased(envconf.Settings):
+        model_config = envconf.SettingsConfigDict(secrets_dir=None)
+        port: int = Field(default=1, alias="PORT")
+
+    fitted, problems = fit({"port": fleaf("2")}, class_info(Aliased).spec, "forbid")
+    assert (plain(fitted), problems) == ({"PORT": 2}, [])
+
+
+def test_unknown_keys_in_nested_models_are_found_in_any_layer() -> None:
+    tree: Tree = {"inner": {"prot": Leaf("1", Origin("env", "APP_INNER"))}}
+    problems = unknown_nested_keys(tree, class_info(Shaped).spec)
+    assert [str(p) for p in problems] == [
+        "inner.prot: APP_INNER (env): unknown key (did you mean inner.port?)"
+    ]
 
 
 def test_a_mapping_merged_from_two_files_names_the_later_file(tmp_path: Path) -> None:

@@ -88,7 +88,7 @@ def test_a_fifo_is_refused_without_hanging(tmp_path: Path) -> None:
 
     os.mkfifo(tmp_path / ".env")
     _, problems = dotenv_entries([str(tmp_path / ".env")], {})
-    assert [p.message for p in problems] == ["config file is not a regular file"]
+    assert [p.message for p in problems] == ["env file is not a regular file"]
 
 
 class Dot(envconf.Settings):

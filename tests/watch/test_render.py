@@ -14,7 +14,7 @@ import pytest
 from envconf.errors import UsageError
 from envconf.watch.render import parse_signal, split_command
 
-from .test_supervise import Envconf
+from ..render.test_supervise import Envconf
 
 POLL = ["--poll-interval", "0.05"]
 
