@@ -212,8 +212,8 @@ def _with_pydantic_cli(
 
 def as_source(source: Any) -> Source:
     """``source`` as an envconf layer: envconf's own as they are, any other wrapped."""
-    if isinstance(source, Source):
-        return source
+    if callable(getattr(source, "layer", None)) and isinstance(getattr(source, "name", None), str):
+        return source  # type: ignore[no-any-return]  # an envconf layer (the Source protocol)
     return ForeignSource(source)
 
 

@@ -50,6 +50,13 @@ class _Resolved(NamedTuple):
     files: tuple[tuple[str, str], ...]
 
 
+class _Names(NamedTuple):
+    top: frozenset[str]
+    prefixes: tuple[str, ...]
+    fields: dict[str, str]
+    by_key: dict[str, list[str]]
+
+
 class _VariablesLayer:
     """What the ``env`` and ``dotenv`` layers add to pydantic-settings' env sources."""
 
@@ -97,8 +104,9 @@ class _VariablesLayer:
 
     # --- which variables name a key -----------------------------------------------------
 
-    def _names(self) -> tuple[frozenset[str], tuple[str, ...], dict[str, str]]:
-        """Normalised top-level variable names, nested prefixes, and each name's field."""
+    def _names(self) -> _Names:
+        """Normalised top-level variable names, nested prefixes, each name's field, and the
+        variables of each key (by field name and by the key pydantic validates under)."""
         cache = class_cache(self.settings_cls)
         key = (
             "names",
@@ -110,19 +118,24 @@ class _VariablesLayer:
         found = cache.get(key)
         if found is None:
             top: dict[str, str] = {}
+            by_key: dict[str, list[str]] = {}
             for field_name, info in self.settings_cls.model_fields.items():
-                for _, env_name, _ in self._extract_field_info(info, field_name):
+                extracted = self._extract_field_info(info, field_name)
+                for _, env_name, _ in extracted:
                     top.setdefault(env_name, field_name)
+                names = [env_name for _, env_name, _ in extracted]
+                for key_name in (field_name, extracted[0][0]):
+                    by_key.setdefault(key_name, []).extend(names)
             delimiter = self.env_nested_delimiter or ""
             prefixes = (
                 tuple(self._norm(n) + self._norm(delimiter) for n in top) if delimiter else ()
             )
-            found = cache[key] = (frozenset(top), prefixes, top)
+            found = cache[key] = _Names(frozenset(top), prefixes, top, by_key)
         return found
 
     def names_a_key(self, name: str) -> bool:
         """Whether the (normalised) variable ``name`` sets a key of the settings class."""
-        top, prefixes, _ = self._names()
+        top, prefixes, _, _ = self._names()
         return name in top or (bool(prefixes) and name.startswith(prefixes))
 
     def _names_exactly(self, name: str) -> bool:
@@ -131,7 +144,7 @@ class _VariablesLayer:
         A name below a ``dict`` field names *some* key (any key is allowed there), but not
         exactly: ``APP_DB__PASSWORD_FILE`` is the file of ``db.password``, not a field.
         """
-        top, _, fields = self._names()
+        top, _, fields, _ = self._names()
         if name in top:
             return True
         delimiter = self._norm(self.env_nested_delimiter or "")
@@ -214,7 +227,7 @@ class _VariablesLayer:
 
     def _key(self, norm: str) -> str:
         """The dotted key a normalised variable name sets, for problems."""
-        top, _, fields = self._names()
+        top, _, fields, _ = self._names()
         if norm in top:
             return fields[norm]
         delimiter = self._norm(self.env_nested_delimiter or "")
@@ -237,9 +250,8 @@ class _VariablesLayer:
         return self._variable_of(path) in self._secret
 
     def _variable_of(self, path: Path) -> str | None:
-        _, _, fields = self._names()
         head = path[0]
-        candidates = [n for n, f in fields.items() if f == head or self._field_key(f) == head]
+        candidates = self._names().by_key.get(head)
         if not candidates:  # an extra (an unknown .env entry), kept by pydantic-settings
             candidates = [self._norm(self.env_prefix + head), self._norm(head)]
         delimiter = self._norm(self.env_nested_delimiter or "")
@@ -254,7 +266,8 @@ class _VariablesLayer:
 
     def _field_key(self, field_name: str) -> str:
         info = self.settings_cls.model_fields[field_name]
-        return self._extract_field_info(info, field_name)[0][0]
+        key: str = self._extract_field_info(info, field_name)[0][0]
+        return key
 
     # --- pydantic-settings hooks: cached per class, problems instead of exceptions ----------
 
