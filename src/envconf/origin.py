@@ -4,11 +4,6 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-#: Every layer name, in the default order of precedence (highest first).
-LAYERS: tuple[str, ...] = ("cli", "env", "dotenv", "secret", "file")
-#: Layers that are always present and cannot be reordered: ``init`` first, ``default`` last.
-ALL_SOURCES: tuple[str, ...] = ("init", *LAYERS, "default")
-
 
 class Origin(NamedTuple):
     """The origin of one effective value and every origin it beat (highest first)."""

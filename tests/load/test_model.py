@@ -10,16 +10,15 @@ import pytest
 from pydantic import BaseModel, Field, SecretBytes, SecretStr
 
 import envconf
+from envconf.load.describe import format_default, type_label
 from envconf.load.model import (
     FieldSpec,
     ModelSpec,
     build_spec,
-    format_default,
     is_secret,
     is_sequence,
     kind_of,
     model_class,
-    type_label,
 )
 
 

@@ -13,19 +13,14 @@ import pytest
 from pydantic import BaseModel, SecretStr
 
 import envconf
-from envconf.watch.settings import (
-    FileWatcher,
-    SettingsChange,
-    SettingsWatcher,
+from envconf.watch.files import FileWatcher, default_debounce, watch_dirs, watchfiles_available
+from envconf.watch.settings import SettingsChange, SettingsWatcher, settings_targets
+from envconf.watch.snapshot import (
     WatchTarget,
     changed_paths,
-    default_debounce,
     file_state,
     most_specific,
-    settings_targets,
     snapshot,
-    watch_dirs,
-    watchfiles_available,
 )
 
 BACKENDS = [

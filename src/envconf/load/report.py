@@ -17,7 +17,7 @@ from pydantic import BaseModel, SecretBytes, SecretStr
 from envconf.load.classinfo import DEFAULT_SECRETS_DIR, ClassInfo
 from envconf.load.model import FieldSpec
 from envconf.load.source import FileReport, Input
-from envconf.load.tree import Leaf, Tree, iter_leaves
+from envconf.load.tree import Leaf, Tree, iter_leaves, node_at
 from envconf.origin import Origin
 from envconf.redact import MASK
 
@@ -65,7 +65,7 @@ class LoadReport:
         """Field paths whose value came from a secret file (hidden whatever their type)."""
         found: set[tuple[str, ...]] = set()
         for leaf in self.info.spec.leaves():
-            node = _node(self.tree, leaf.key_path)
+            node = node_at(self.tree, leaf.key_path)
             leaves = (
                 [node]
                 if isinstance(node, Leaf)
@@ -78,22 +78,10 @@ class LoadReport:
         return frozenset(found)
 
 
-def _node(tree: Tree, path: tuple[str, ...]) -> Tree | Leaf | None:
-    node: Tree | Leaf = tree
-    for part in path:
-        if isinstance(node, Leaf):
-            return node
-        child = node.get(part)
-        if child is None:
-            return None
-        node = child
-    return node
-
-
 def origin_of(tree: Tree, leaf: FieldSpec, ranks: dict[str, int]) -> Origin:
     """The origin of one leaf field: its value's, a mapping's summary, or its default."""
     tail: tuple[Origin, ...] = () if leaf.required else (_DEFAULT,)
-    node = _node(tree, leaf.key_path)
+    node = node_at(tree, leaf.key_path)
     if isinstance(node, Leaf):
         return node.origin._replace(overridden=(*node.origin.overridden, *tail))
     if not node:

@@ -67,6 +67,19 @@ def set_leaf(tree: Tree, path: Path, leaf: Leaf) -> None:
     node[path[-1]] = leaf
 
 
+def node_at(tree: Tree, path: Path) -> Tree | Leaf | None:
+    """The node at ``path``, or the leaf above it that holds its value; ``None`` if unset."""
+    node: Tree | Leaf = tree
+    for part in path:
+        if isinstance(node, Leaf):
+            return node
+        child = node.get(part)
+        if child is None:
+            return None
+        node = child
+    return node
+
+
 def iter_leaves(tree: Tree, path: Path = ()) -> Iterator[tuple[Path, Leaf]]:
     """Every leaf of ``tree`` with its path, depth first in key order."""
     for key, node in tree.items():

@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from envconf.errors import Problem
 from envconf.load.classinfo import ClassInfo
 from envconf.load.model import ModelSpec
-from envconf.load.tree import Leaf, Scalar, Tree, iter_leaves
+from envconf.load.tree import Leaf, Scalar, Tree, iter_leaves, node_at
 
 
 def texts_of(value: Any) -> list[str]:
@@ -37,15 +37,8 @@ def texts_of(value: Any) -> list[str]:
 
 def leaf_at(tree: Tree, path: tuple[str, ...]) -> Leaf | None:
     """The leaf that decided the value at ``path``: the leaf itself or the nearest above."""
-    node: Tree | Leaf = tree
-    for part in path:
-        if isinstance(node, Leaf):
-            return node
-        child = node.get(part)
-        if child is None:
-            return None
-        node = child
-    if isinstance(node, Leaf):
+    node = node_at(tree, path)
+    if node is None or isinstance(node, Leaf):
         return node
     first = next(iter_leaves(node), None)
     return first[1] if first else None

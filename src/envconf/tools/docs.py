@@ -9,7 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from envconf.load.classinfo import ClassInfo, as_paths, class_info
-from envconf.load.model import FieldSpec, format_default, is_sequence, type_label
+from envconf.load.describe import format_default, type_label
+from envconf.load.model import FieldSpec, is_sequence
 
 _LAYER_HOWTO = {
     "cli": "command-line flags after the app's name: `{flag} VALUE`, `{flag}=VALUE`; booleans "

@@ -31,7 +31,8 @@ from envconf.render.plan import ENGINE_SUFFIXES
 if TYPE_CHECKING:
     from envconf.render.options import RenderOptions
     from envconf.render.writer import Output
-    from envconf.watch.files import FileState, FileWatcher, Snapshot, WatchTarget
+    from envconf.watch.files import FileWatcher
+    from envconf.watch.snapshot import FileState, Snapshot, WatchTarget
 
 __all__ = ["DEFAULT_SECRETS_DIR", "RenderSession", "parse_signal", "run_supervised"]
 
@@ -91,7 +92,7 @@ class _RecordingVariables(FileVariables):
         file_name = self.file_variable(name)
         path = self.env[file_name] if file_name else None
         if file_name and path and path not in self.files:
-            from envconf.watch.files import file_state
+            from envconf.watch.snapshot import file_state
 
             self.files[path] = (file_name, file_state(path))
         return super().lookup(name)
@@ -115,8 +116,8 @@ class RenderSession:
 
     def static_targets(self) -> list[WatchTarget]:
         """Every input known before rendering (``VAR_FILE`` targets are learnt by rendering)."""
-        from envconf.watch.files import WatchTarget
         from envconf.watch.settings import settings_targets
+        from envconf.watch.snapshot import WatchTarget
 
         targets = [
             WatchTarget(spec.partition(":")[0], "template") for spec in self.options.template
@@ -134,7 +135,7 @@ class RenderSession:
 
     def var_file_targets(self) -> tuple[list[WatchTarget], Snapshot]:
         """The ``VAR_FILE`` targets of the last pass and their states before it read them."""
-        from envconf.watch.files import WatchTarget
+        from envconf.watch.snapshot import WatchTarget
 
         targets = [WatchTarget(path, name) for path, (name, _) in self.var_files.items()]
         return targets, {path: state for path, (_, state) in self.var_files.items()}
@@ -287,7 +288,7 @@ class _WatchLoop:
             traceback.print_exc()
 
     def rerender(self, paths: list[str]) -> None:
-        from envconf.watch.files import most_specific, snapshot
+        from envconf.watch.snapshot import most_specific, snapshot
 
         log = self.session.log
         paths = most_specific(paths)
@@ -343,7 +344,7 @@ def run_supervised(options: RenderOptions, env: dict[str, str], log: Log) -> int
     static: list[WatchTarget] = []
     before: Snapshot = {}
     if options.watch:
-        from envconf.watch.files import snapshot
+        from envconf.watch.snapshot import snapshot
 
         static = session.static_targets()
         before = snapshot(static)  # before the render reads anything

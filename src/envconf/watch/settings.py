@@ -19,43 +19,15 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from envconf.errors import ConfigError
-from envconf.watch.files import (
-    FileState,
-    FileWatcher,
-    Snapshot,
-    WatchTarget,
-    changed_paths,
-    default_debounce,
-    file_state,
-    most_specific,
-    snapshot,
-    stderr_log,
-    watch_dirs,
-    watchfiles_available,
-)
+from envconf.watch.files import FileWatcher, stderr_log
+from envconf.watch.snapshot import Snapshot, WatchTarget, most_specific, snapshot
 
 if TYPE_CHECKING:
     from envconf.load.source import Input
     from envconf.origin import Origin
     from envconf.settings import Settings
 
-__all__ = [
-    "FileState",
-    "FileWatcher",
-    "KeyChange",
-    "SettingsChange",
-    "SettingsWatcher",
-    "Snapshot",
-    "WatchTarget",
-    "changed_paths",
-    "default_debounce",
-    "file_state",
-    "most_specific",
-    "settings_targets",
-    "snapshot",
-    "watch_dirs",
-    "watchfiles_available",
-]
+__all__ = ["KeyChange", "SettingsChange", "SettingsWatcher", "settings_targets", "targets_of"]
 
 S = TypeVar("S", bound="Settings")
 

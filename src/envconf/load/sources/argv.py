@@ -16,7 +16,8 @@ from typing import Any, NamedTuple
 
 from envconf.errors import ConfigError, Problem, SecretOnCommandLineWarning, caller_stacklevel
 from envconf.load.classinfo import class_cache, class_info
-from envconf.load.model import FieldSpec, ModelSpec, format_default, is_sequence, type_label
+from envconf.load.describe import format_default, type_label
+from envconf.load.model import FieldSpec, ModelSpec, is_sequence
 from envconf.load.source import Layer, LoadContext
 from envconf.load.sources.base import EnvconfSource
 from envconf.load.tree import Leaf, Tree, set_leaf
