@@ -12,7 +12,6 @@ start.
 from __future__ import annotations
 
 import queue
-import re
 import socket
 import threading
 import time
@@ -23,6 +22,7 @@ from typing import Literal
 from urllib.parse import unquote, urlsplit
 
 from envconf.errors import EnvconfError, UsageError
+from envconf.redact import mask_url_passwords
 
 __all__ = ["ATTEMPT_TIMEOUT", "Target", "WaitError", "parse_target", "wait_for"]
 
@@ -31,7 +31,6 @@ ATTEMPT_TIMEOUT = 2.0
 _MIN_ATTEMPT_TIMEOUT = 0.5
 _FIRST_DELAY = 0.2
 _MAX_DELAY = 1.0
-_USERINFO_PASSWORD = re.compile(r"(//[^/@:]*:)[^/@]*@")
 
 
 class WaitError(EnvconfError):
@@ -59,7 +58,7 @@ def parse_target(url: str) -> Target:
         ValueError: the URL is malformed or uses an unsupported scheme; the message
             does not repeat the URL.
     """
-    shown = _redact(url)
+    shown = mask_url_passwords(url)
     try:
         parts = urlsplit(url.strip())
         port = parts.port
@@ -176,7 +175,7 @@ def _parse_all(targets: Sequence[str]) -> list[Target]:
         try:
             parsed.append(parse_target(url))
         except ValueError as exc:
-            problems.append(f"--wait {_redact(url)!r}: {exc}")
+            problems.append(f"--wait {mask_url_passwords(url)!r}: {exc}")
     if problems:
         raise UsageError("\n".join(problems))
     return parsed
@@ -260,7 +259,3 @@ def _describe(exc: OSError) -> str:
     if exc.strerror:
         return exc.strerror[0].lower() + exc.strerror[1:]
     return str(exc)
-
-
-def _redact(url: str) -> str:
-    return _USERINFO_PASSWORD.sub(r"\1***@", url)

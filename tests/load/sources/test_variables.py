@@ -172,3 +172,10 @@ def test_an_aliased_field_reads_its_var_file(tmp_path: Path) -> None:
         envconf.explain(settings)["redis_url"].location
         == f"{tmp_path / 'url'} (via REDIS_URL_FILE)"
     )
+
+
+def test_a_lower_case_file_variable_is_read_in_a_case_insensitive_model(tmp_path: Path) -> None:
+    (tmp_path / "w").write_text("7\n")
+    tree, problems = layer({"app_workers_file": str(tmp_path / "w")})
+    assert problems == []
+    assert tree["workers"].value == "7"  # type: ignore[union-attr]

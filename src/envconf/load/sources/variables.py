@@ -21,7 +21,7 @@ from pydantic_settings import DotEnvSettingsSource, EnvSettingsSource, SettingsC
 from pydantic_settings.sources.utils import parse_env_vars
 
 from envconf.errors import Problem
-from envconf.fileread import FileReadError, read_secret_file
+from envconf.fileread import FileReadError, FileVariables
 from envconf.load.classinfo import class_cache
 from envconf.load.source import FileReport, Input, Layer, LoadContext
 from envconf.load.tree import Path, from_values
@@ -167,7 +167,11 @@ class _VariablesLayer:
 
     def _resolve(self, entries: Iterable[VarEntry]) -> _Resolved:
         """Apply ``VAR_FILE``, and report collisions and unusable values."""
-        suffix = self._norm(str(self.config.get("file_suffix", "_FILE")))
+        entries = list(entries)
+        file_suffix = str(self.config.get("file_suffix", "_FILE"))
+        suffix = self._norm(file_suffix)
+        # Keyed by normalised names, as pydantic-settings matches them.
+        reader = FileVariables({self._norm(e.name): e.value for e in entries}, suffix)
         values: dict[str, str] = {}
         locations: dict[str, str] = {}
         seen: dict[str, VarEntry] = {}
@@ -211,13 +215,14 @@ class _VariablesLayer:
                 message = f"both {direct.name} and {entry.name} are set; set only one"
                 problems.append(Problem(self._key(base), message, self.name, entry.location))
                 continue
+            name = entry.name[: -len(suffix)]
             try:
-                text = read_secret_file(entry.value)
+                text = reader.lookup(base) or ""
             except FileReadError as exc:
-                problems.append(Problem(self._key(base), str(exc), self.name, entry.location))
+                message = str(exc).removeprefix(f"{base}{suffix}: ")
+                problems.append(Problem(self._key(base), message, self.name, entry.location))
                 continue
             texts.append(text)
-            name = entry.name[: -len(suffix)]
             if direct is not None:
                 values.pop(direct.name, None)
             values[name] = text
