@@ -11,9 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from envconf.errors import UsageError
-from envconf.watch.render import parse_signal, split_command
-
 from ..render.test_supervise import Envconf
 
 POLL = ["--poll-interval", "0.05"]
@@ -47,27 +44,6 @@ def stop(envconf: Envconf) -> int:
     time.sleep(0.2)
     envconf.signal(signal.SIGTERM)
     return envconf.finish()
-
-
-@pytest.mark.parametrize(
-    ("text", "number"),
-    [("HUP", signal.SIGHUP), ("SIGUSR1", signal.SIGUSR1), ("usr2", signal.SIGUSR2), ("15", 15)],
-)
-def test_parse_signal(text: str, number: int) -> None:
-    assert parse_signal(text) == number
-
-
-@pytest.mark.parametrize("text", ["", "NOPE", "SIG", "999", "HUP;"])
-def test_parse_signal_rejects_unknown_names(text: str) -> None:
-    with pytest.raises(UsageError, match="not a signal"):
-        parse_signal(text)
-
-
-def test_split_command_splits_like_a_shell_without_one() -> None:
-    assert split_command("nginx -s reload") == ["nginx", "-s", "reload"]
-    assert split_command("kill -HUP '$(cat pid)'") == ["kill", "-HUP", "$(cat pid)"]
-    with pytest.raises(UsageError):
-        split_command("  ")
 
 
 def test_watching_without_settings_does_not_import_pydantic() -> None:

@@ -12,13 +12,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, runtime_checkable
+from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 from envconf.errors import Problem
 from envconf.load.tree import Tree
-
-if TYPE_CHECKING:
-    from envconf.load.sources.argv import ParsedArgv
 
 
 class Input(NamedTuple):
@@ -75,22 +72,8 @@ class LoadContext:
         self.config_files = config_files
         #: The merged values of the layers loaded so far (pydantic's ``current_state``).
         self.state: dict[str, Any] = {}
-        self._parsed: dict[type[Any], ParsedArgv] = {}
-
-    def parsed_argv(self, settings_cls: type[Any]) -> ParsedArgv | None:
-        """``argv`` parsed for ``settings_cls`` (once per load: the file layer needs ``--config``).
-
-        Raises:
-            ConfigError: ``argv`` is malformed (a usage error).
-        """
-        if self.argv is None:
-            return None
-        parsed = self._parsed.get(settings_cls)
-        if parsed is None:
-            from envconf.load.sources.argv import parse_for
-
-            parsed = self._parsed[settings_cls] = parse_for(settings_cls, self.argv)
-        return parsed
+        #: Results computed once per load and shared by layers (``argv`` parsed per class).
+        self.memo: dict[Any, Any] = {}
 
 
 @runtime_checkable

@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import math
 import re
+import shlex
+import signal
 import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from envconf.errors import UsageError
 
-__all__ = ["USAGE", "RenderOptions", "parse_options"]
+__all__ = ["USAGE", "RenderOptions", "parse_options", "parse_signal", "split_command"]
 
 USAGE = """usage: envconf render [options] [-- COMMAND ARGS...]
 
@@ -164,7 +166,9 @@ def parse_options(argv: Sequence[str], env: Mapping[str, str]) -> RenderOptions:
             if not arg.startswith("-"):
                 command = args[i - 1 :]
                 break
-            raise UsageError(f"render: unknown option {name}; see 'envconf render --help'")
+            raise UsageError(
+                f"render: unknown option {name}{_did_you_mean(name)}; see 'envconf render --help'"
+            )
         if not eq:
             if i >= len(args):
                 raise UsageError(f"render: option {name} needs a value")
@@ -176,6 +180,13 @@ def parse_options(argv: Sequence[str], env: Mapping[str, str]) -> RenderOptions:
             from_flags[key] = inline
     raw.update(from_flags)
     return _typed(raw, command)
+
+
+def _did_you_mean(name: str) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(name, [*_VALUE_OPTIONS, *_FLAG_OPTIONS], n=1, cutoff=0.6)
+    return f" (did you mean {close[0]}?)" if close else ""
 
 
 def _typed(raw: dict[str, Any], command: list[str]) -> RenderOptions:
@@ -231,8 +242,6 @@ def _typed_supervision(raw: dict[str, Any], options: RenderOptions) -> None:
         raise UsageError(f"render: {mode} cannot be combined with --check")
     if not options.command:
         raise UsageError(f"render: {mode} needs a COMMAND after --")
-    from envconf.watch.render import parse_signal, split_command
-
     if raw.get("reload_signal"):
         options.reload_signal = parse_signal(str(raw["reload_signal"]))
     if raw.get("reload_command"):
@@ -265,3 +274,38 @@ def _seconds(text: str, flag: str, low: float, high: float) -> float:
             f" from {low:g} to {high:g}"
         )
     return value
+
+
+def parse_signal(text: str) -> int:
+    """Return the signal named by ``HUP``, ``SIGHUP``, ``hup`` or ``1``.
+
+    Raises:
+        UsageError: not a signal this system knows.
+    """
+    name = text.strip().upper()
+    if name.isdigit():
+        number = int(name)
+        if number in {int(s) for s in signal.valid_signals()}:
+            return number
+    else:
+        if not name.startswith("SIG"):
+            name = "SIG" + name
+        found = getattr(signal.Signals, name, None) if name.isidentifier() else None
+        if isinstance(found, signal.Signals):
+            return int(found)
+    raise UsageError(f"render: --reload-signal {text!r} is not a signal (e.g. HUP, USR1)")
+
+
+def split_command(text: str) -> list[str]:
+    """Split ``--reload-command`` like a shell would, without running one.
+
+    Raises:
+        UsageError: empty, or unbalanced quotes.
+    """
+    try:
+        argv = shlex.split(text)
+    except ValueError as exc:
+        raise UsageError(f"render: --reload-command {text!r}: {exc}") from None
+    if not argv:
+        raise UsageError("render: --reload-command is empty")
+    return argv

@@ -24,8 +24,9 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from envconf.errors import EnvconfError, RenderError, UsageError
+from envconf.errors import EnvconfError, RenderError
 from envconf.fileread import FileVariables
+from envconf.render.options import split_command
 from envconf.render.plan import ENGINE_SUFFIXES
 
 if TYPE_CHECKING:
@@ -34,47 +35,12 @@ if TYPE_CHECKING:
     from envconf.watch.files import FileWatcher
     from envconf.watch.snapshot import FileState, Snapshot, WatchTarget
 
-__all__ = ["DEFAULT_SECRETS_DIR", "RenderSession", "parse_signal", "run_supervised"]
+__all__ = ["DEFAULT_SECRETS_DIR", "RenderSession", "run_supervised"]
 
 Log = Callable[[str], None]
 
 #: Watched for ``envconf render --watch`` without ``--settings`` (with it: the class's).
 DEFAULT_SECRETS_DIR = "/run/secrets"
-
-
-def parse_signal(text: str) -> int:
-    """Return the signal named by ``HUP``, ``SIGHUP``, ``hup`` or ``1``.
-
-    Raises:
-        UsageError: not a signal this system knows.
-    """
-    name = text.strip().upper()
-    if name.isdigit():
-        number = int(name)
-        if number in {int(s) for s in signal.valid_signals()}:
-            return number
-    else:
-        if not name.startswith("SIG"):
-            name = "SIG" + name
-        found = getattr(signal.Signals, name, None) if name.isidentifier() else None
-        if isinstance(found, signal.Signals):
-            return int(found)
-    raise UsageError(f"render: --reload-signal {text!r} is not a signal (e.g. HUP, USR1)")
-
-
-def split_command(text: str) -> list[str]:
-    """Split ``--reload-command`` like a shell would, without running one.
-
-    Raises:
-        UsageError: empty, or unbalanced quotes.
-    """
-    try:
-        argv = shlex.split(text)
-    except ValueError as exc:
-        raise UsageError(f"render: --reload-command {text!r}: {exc}") from None
-    if not argv:
-        raise UsageError("render: --reload-command is empty")
-    return argv
 
 
 class _RecordingVariables(FileVariables):

@@ -41,6 +41,22 @@ class ParsedArgv(NamedTuple):
     config_files: list[str]
 
 
+def parsed_argv(ctx: LoadContext, settings_cls: type[Any]) -> ParsedArgv | None:
+    """The load's ``argv`` parsed for ``settings_cls``, once per load (the file layer needs
+    its ``--config`` too); ``None`` when there is no ``argv``.
+
+    Raises:
+        ArgvError: as :func:`parse_argv`.
+    """
+    if ctx.argv is None:
+        return None
+    key = ("argv", settings_cls)
+    if key not in ctx.memo:
+        ctx.memo[key] = parse_for(settings_cls, ctx.argv)
+    parsed: ParsedArgv = ctx.memo[key]
+    return parsed
+
+
 def parse_for(settings_cls: type[Any], argv: list[str]) -> ParsedArgv:
     """Parse ``argv`` with the flags of ``settings_cls`` (the flag table is built once).
 
@@ -63,7 +79,7 @@ class ArgvSource(EnvconfSource):
     def layer(self, ctx: LoadContext) -> Layer:
         from envconf.load.fit import fit
 
-        parsed = ctx.parsed_argv(self.settings_cls)
+        parsed = parsed_argv(ctx, self.settings_cls)
         if parsed is None:
             return Layer(self.name, {}, [])
         info = class_info(self.settings_cls)

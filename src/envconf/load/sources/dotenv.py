@@ -10,14 +10,21 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from envconf.errors import ConfigError, Problem
 from envconf.fileread import MAX_CONFIG_BYTES, FileReadError, read_regular
 from envconf.interpolate import InterpolationError, interpolate
 from envconf.load.formats import parse_env_text
 from envconf.load.source import FileReport
-from envconf.load.sources.variables import VarEntry
+
+
+class VarEntry(NamedTuple):
+    """One ``NAME=value`` found somewhere; ``location`` is the variable's name or file:line."""
+
+    name: str
+    value: str
+    location: str
 
 
 def read_env_files(

@@ -246,7 +246,9 @@ class ConfigFileSource(EnvconfSource):
 
     def layer(self, ctx: LoadContext) -> Layer:
         info = class_info(self.settings_cls)
-        parsed = ctx.parsed_argv(self.settings_cls)
+        from envconf.load.sources.argv import parsed_argv
+
+        parsed = parsed_argv(ctx, self.settings_cls)
         configured = info.config_files if ctx.config_files is None else as_paths(ctx.config_files)
         candidates = choose_files(
             parsed.config_files if parsed else [], ctx.environ, info.config_env, configured

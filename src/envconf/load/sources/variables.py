@@ -24,19 +24,12 @@ from envconf.errors import Problem
 from envconf.fileread import FileReadError, FileVariables
 from envconf.load.classinfo import class_cache
 from envconf.load.source import FileReport, Input, Layer, LoadContext
+from envconf.load.sources.dotenv import VarEntry, read_env_files
 from envconf.load.tree import Path, from_values
 from envconf.origin import Origin
 from envconf.text import is_utf8
 
 __all__ = ["DotEnvSource", "EnvSource", "VarEntry"]
-
-
-class VarEntry(NamedTuple):
-    """One ``NAME=value`` found somewhere; ``location`` is the variable's name or file:line."""
-
-    name: str
-    value: str
-    location: str
 
 
 class _Resolved(NamedTuple):
@@ -348,7 +341,6 @@ class DotEnvSource(_VariablesLayer, DotEnvSettingsSource):
     def _entries(
         self, ctx: LoadContext
     ) -> tuple[list[VarEntry], list[Problem], tuple[FileReport, ...]]:
-        from envconf.load.sources.dotenv import read_env_files
 
         return read_env_files(
             self.env_file, self.env_file_depth, self.env_file_encoding, ctx.environ

@@ -1,0 +1,184 @@
+"""The layering rules of docs/architecture.md, checked on the source and on a real process.
+
+Every ``import`` counts, including those inside functions (a cycle hidden in a function
+is still a cycle); imports under ``if TYPE_CHECKING:`` do not, as they never run.
+"""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+SRC = Path(__file__).resolve().parents[1] / "src"
+PACKAGE = SRC / "envconf"
+
+
+def module_name(path: Path) -> str:
+    parts = list(path.relative_to(SRC).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def _runtime_imports(tree: ast.Module) -> Iterator[ast.Import | ast.ImportFrom]:
+    """Every import statement except those under ``if TYPE_CHECKING:``."""
+    skip: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            skip.update(id(child) for stmt in node.body for child in ast.walk(stmt))
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Import, ast.ImportFrom)) and id(node) not in skip:
+            yield node
+
+
+def imports_of(path: Path, known: set[str]) -> set[str]:
+    """The envconf modules ``path`` imports (``from envconf.a import b``: ``a.b`` if a module)."""
+    name = module_name(path)
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    found: set[str] = set()
+    for node in _runtime_imports(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            targets = [alias.name for alias in node.names]
+        else:
+            base = node.module or ""
+            if node.level:
+                parent = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
+                base = f"{parent}.{base}" if base else parent
+            targets = [f"{base}.{alias.name}" for alias in node.names] + [base]
+        for target in targets:
+            while target and target not in known:
+                target = target.rpartition(".")[0]
+            if target and target != name and target != "envconf":
+                found.add(target)
+    return found
+
+
+def import_graph() -> dict[str, set[str]]:
+    paths = sorted(PACKAGE.rglob("*.py"))
+    known = {module_name(p) for p in paths}
+    return {module_name(p): imports_of(p, known) for p in paths}
+
+
+GRAPH = import_graph()
+
+
+def test_the_graph_sees_function_level_imports() -> None:
+    # envconf.cli imports the renderer inside a function: still an edge.
+    assert "envconf.render.command" in GRAPH["envconf.cli"]
+
+
+def test_there_is_no_import_cycle() -> None:
+    """Tarjan's strongly connected components: any with two or more modules is a cycle."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    cycles: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for other in sorted(GRAPH.get(node, ())):
+            if other not in index:
+                visit(other)
+                low[node] = min(low[node], low[other])
+            elif other in on_stack:
+                low[node] = min(low[node], index[other])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                top = stack.pop()
+                on_stack.discard(top)
+                component.append(top)
+                if top == node:
+                    break
+            if len(component) > 1:
+                cycles.append(sorted(component))
+
+    for node in sorted(GRAPH):
+        if node not in index:
+            visit(node)
+    assert cycles == []
+
+
+def _reaches(start: str) -> set[str]:
+    seen: set[str] = set()
+    pending = [start]
+    while pending:
+        for other in GRAPH.get(pending.pop(), ()):
+            if other not in seen:
+                seen.add(other)
+                pending.append(other)
+    return seen
+
+
+@pytest.mark.parametrize("module", sorted(m for m in GRAPH if m.startswith("envconf.load")))
+def test_the_loader_never_imports_render_or_watch(module: str) -> None:
+    bad = {m for m in GRAPH[module] if m.startswith(("envconf.render", "envconf.watch"))}
+    assert bad == set()
+
+
+# Modules that ``envconf render`` runs at every container start: they must not pull in
+# pydantic, jinja2 or PyYAML at import time (jinja2 is imported when a Jinja template is
+# rendered, pydantic only with --settings).
+LIGHT = [
+    "envconf.cli",
+    "envconf.errors",
+    "envconf.fileread",
+    "envconf.interpolate",
+    "envconf.redact",
+    "envconf.templating",
+    "envconf.text",
+    "envconf.render.command",
+    "envconf.render.options",
+    "envconf.render.pipeline",
+    "envconf.render.plan",
+    "envconf.render.process",
+    "envconf.render.writer",
+]
+
+
+@pytest.mark.parametrize("module", LIGHT)
+def test_light_modules_import_no_heavy_library_at_module_level(module: str) -> None:
+    path = SRC / Path(*module.split(".")).with_suffix(".py")
+    tree = ast.parse(path.read_text())
+    top_level = [n for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom))]
+    names = {a.name for n in top_level if isinstance(n, ast.Import) for a in n.names}
+    names |= {n.module or "" for n in top_level if isinstance(n, ast.ImportFrom)}
+    heavy = {
+        n
+        for n in names
+        if n.split(".")[0] in ("pydantic", "pydantic_settings", "jinja2", "yaml", "dotenv")
+    }
+    assert heavy == set()
+    # and no envconf module they import at module level is heavy either
+    assert not any(
+        n.startswith(("envconf.load", "envconf.settings", "envconf.tools")) for n in names
+    )
+
+
+def test_envsubst_render_imports_no_pydantic_jinja2_or_yaml(tmp_path: Path) -> None:
+    (tmp_path / "a.conf.tmpl").write_text("port ${PORT};\n")
+    code = (
+        "import sys\n"
+        "from envconf.cli import main\n"
+        "status = main(['render', '-t', 'a.conf.tmpl'])\n"
+        "heavy = ('pydantic', 'pydantic_settings', 'jinja2', 'yaml', 'dotenv')\n"
+        "print(status, sorted({m.split('.')[0] for m in sys.modules} & set(heavy)))\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=tmp_path,
+        env={"PORT": "80", "PYTHONPATH": str(SRC), "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert run.stdout == "0 []\n", run.stderr
+    assert (tmp_path / "a.conf").read_text() == "port 80;\n"
