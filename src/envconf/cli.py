@@ -90,7 +90,12 @@ def cmd_check(argv: list[str]) -> int:
     parser.add_argument(
         "--strict", action="store_true", help="data directories not on a volume are errors"
     )
+    parser.add_argument(
+        "--format", choices=("text", "json"), default="text", help="json: the result on stdout"
+    )
     args = parser.parse_args(own)
+    if args.format == "json":
+        return _check_json(args.settings, app_args, args.strict)
     settings = _load(args.settings, app_args)
     from envconf.tools.volumes import data_dir_findings
 
@@ -103,6 +108,31 @@ def cmd_check(argv: list[str]) -> int:
     fields = len(type(settings).model_fields)
     sys.stdout.write(f"ok: {type(settings).__name__} is valid ({fields} top-level fields)\n")
     return 0
+
+
+def _check_json(spec: str, app_args: list[str], strict: bool) -> int:
+    """``envconf check --format json``: ``{"ok", "problems", "warnings"}`` on stdout."""
+    import json
+
+    from envconf.errors import ConfigError
+
+    problems: list[dict[str, str]] = []
+    warnings: list[str] = []
+    try:
+        settings = _load(spec, app_args)
+    except ConfigError as exc:
+        problems = exc.errors()
+    else:
+        from envconf.tools.volumes import data_dir_findings
+
+        findings = [str(f) for f in data_dir_findings(settings)]
+        if strict:
+            problems = [{"key": "", "message": f, "source": "", "location": ""} for f in findings]
+        else:
+            warnings = findings
+    doc = {"ok": not problems, "problems": problems, "warnings": warnings}
+    sys.stdout.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
+    return 0 if not problems else 1
 
 
 def cmd_docs(argv: list[str]) -> int:

@@ -230,3 +230,15 @@ def test_check_strict_fails_for_a_data_dir_not_on_a_volume(project: Path) -> Non
     assert strict.returncode == 1
     assert "envconf: error: data: data directory" in strict.stderr
     assert strict.stdout == ""
+
+
+def test_check_format_json_lists_every_problem_on_stdout(project: Path) -> None:
+    bad = {"APP_WORKERS": "many", "APP_DB__PORT": "x"}
+    result = envconf(project, "check", *SETTINGS_FLAG, "--format", "json", env=bad)
+    assert result.returncode == 1
+    doc = json.loads(result.stdout)
+    assert doc["ok"] is False
+    assert {p["key"] for p in doc["problems"]} >= {"workers", "db.port"}
+    ok = envconf(project, "check", *SETTINGS_FLAG, "--format", "json")
+    assert ok.returncode == 0, ok.stderr
+    assert json.loads(ok.stdout)["ok"] is True

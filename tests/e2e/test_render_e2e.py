@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import stat
@@ -265,3 +266,26 @@ def test_unknown_option_is_a_usage_error(tree: Path) -> None:
     result = run(["--nope"], {}, tree)
     assert result.returncode == 2
     assert "--nope" in result.stderr
+
+
+def test_check_format_json_reports_outputs_or_every_problem(tree: Path) -> None:
+    ok = run(["--check", "--format", "json", "--template-dir", "tpl", "--output-dir", "out"],
+             {"PORT": "80", "NAME": "x"}, tree)  # fmt: skip
+    assert ok.returncode == 0, ok.stderr
+    doc = json.loads(ok.stdout)
+    assert doc["ok"] is True and doc["problems"] == []
+    dests = sorted(Path(o["dest"]).name for o in doc["outputs"])
+    assert dests == ["app.yaml", "nginx.conf"]
+    bad = run(["--check", "--format", "json", "--template-dir", "tpl", "--output-dir", "out"],
+              {}, tree)  # fmt: skip
+    assert bad.returncode == 1
+    doc = json.loads(bad.stdout)
+    assert doc["ok"] is False and doc["outputs"] == []
+    assert all({"key", "message", "source", "location"} <= set(p) for p in doc["problems"])
+    assert doc["problems"], bad.stdout
+
+
+def test_format_json_without_check_is_a_usage_error(tree: Path) -> None:
+    result = run(["--format", "json", "--template-dir", "tpl", "--output-dir", "out"], {}, tree)
+    assert result.returncode == 2
+    assert "--format json goes with --check" in result.stderr

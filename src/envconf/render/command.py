@@ -10,15 +10,20 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING
 
-from envconf.errors import EnvconfError, RenderError
+from envconf.errors import EnvconfError, Problem, RenderError
 from envconf.render.options import RenderOptions, parse_options
 from envconf.render.pipeline import load_template_settings, log, log_warning, render_all
 
-__all__ = ["Terminated", "main", "run"]
+if TYPE_CHECKING:
+    from envconf.render.writer import Output
+
+__all__ = ["Terminated", "main", "print_check_json", "run"]
 
 
 class Terminated(EnvconfError):
@@ -60,6 +65,9 @@ def run(options: RenderOptions, env: dict[str, str]) -> int:
     if problems:
         raise RenderError(problems)
     if options.check:
+        if options.format == "json":
+            print_check_json(outputs, [])
+            return 0
         for out in outputs:
             log(f"check: would write {out.dest} ({len(out.content)} bytes, mode {out.mode:04o})")
         log(f"check: {len(outputs)} template(s) rendered, nothing written")
@@ -74,18 +82,37 @@ def run(options: RenderOptions, env: dict[str, str]) -> int:
     exec_command(options.command, env)
 
 
+def print_check_json(outputs: Sequence[Output], problems: Sequence[Problem]) -> None:
+    """``render --check --format json``: what would be written, or every problem."""
+    import json
+
+    doc = {
+        "ok": not problems,
+        "outputs": [
+            {"dest": str(o.dest), "bytes": len(o.content), "mode": f"{o.mode:04o}"} for o in outputs
+        ],
+        "problems": [p.to_dict() for p in problems],
+    }
+    sys.stdout.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
+
+
 def main(argv: Sequence[str]) -> int:
     """Entry point for ``envconf render``; returns an exit status unless it execs."""
     previous = {
         sig: signal.signal(sig, _on_signal)
         for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
     }
+    options: RenderOptions | None = None
     try:
         env = dict(os.environ)
         options = parse_options(argv, env)
         return run(options, env)
     except EnvconfError as exc:
-        log(exc.format().removeprefix("envconf: ").rstrip("\n"))
+        if options is not None and options.check and options.format == "json":
+            problems = getattr(exc, "problems", None) or [Problem("", str(exc))]
+            print_check_json([], problems)
+        else:
+            log(exc.format().removeprefix("envconf: ").rstrip("\n"))
         return exc.exit_code
     finally:
         for sig, handler in previous.items():

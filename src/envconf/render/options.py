@@ -31,6 +31,7 @@ options (each also from an ENVCONF_* variable; flags win):
   --strict                   envsubst: undefined ${VAR} is an error   ENVCONF_STRICT
   --mode OCTAL               permissions of written files             ENVCONF_MODE
   --check                    render and report, write nothing         ENVCONF_CHECK
+  --format text|json         --check: the report as JSON on stdout    ENVCONF_FORMAT
   --settings MODULE:CLASS    typed settings, as `settings` in Jinja   ENVCONF_SETTINGS
   --user USER[:GROUP]        drop privileges before exec              ENVCONF_USER
   --wait URL                 tcp://h:p, http(s)://..., file:///path   ENVCONF_WAIT (repeatable)
@@ -84,6 +85,7 @@ _VALUE_OPTIONS = {
     "--reload-command": "reload_command",
     "--poll-interval": "poll_interval",
     "--cache-dir": "cache_dir",
+    "--format": "format",
 }
 _FLAG_OPTIONS = {"--strict": "strict", "--check": "check", "--init": "init", "--watch": "watch"}
 _REPEATABLE = {"template", "wait"}
@@ -114,6 +116,7 @@ class RenderOptions:
     reload_command: str | None = None
     poll_interval: float | None = None
     cache_dir: str | None = None
+    format: str = "text"
 
     def __init__(self, command: list[str] | None = None, **values: Any) -> None:
         self.template: list[str] = []
@@ -223,6 +226,11 @@ def _typed(raw: dict[str, Any], command: list[str]) -> RenderOptions:
             raise UsageError(f"render: --mode {raw['mode']!r} is out of range")
     if raw.get("timeout"):
         options.timeout = _seconds(str(raw["timeout"]), "--timeout", 0.0, MAX_TIMEOUT)
+    options.format = str(raw.get("format") or "text")
+    if options.format not in ("text", "json"):
+        raise UsageError(f"render: --format must be text or json, not {options.format!r}")
+    if options.format == "json" and not options.check:
+        raise UsageError("render: --format json goes with --check (stdout belongs to the app)")
     if options.template_dir and not options.output_dir:
         raise UsageError("render: --template-dir needs --output-dir")
     _typed_supervision(raw, options)
