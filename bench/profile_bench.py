@@ -341,12 +341,13 @@ def _jinja_split(path: Path, env: dict[str, str]) -> dict[str, float]:
     import jinja2
     from jinja2 import nodes
 
-    from envconf.templating import VariableResolver, jinja_environment, render_jinja
+    from envconf.fileread import FileVariables
+    from envconf.templating import jinja_environment, render_jinja
 
     imported = time.perf_counter() - start
     text = path.read_text()
     label = str(path)
-    resolver = VariableResolver(env)
+    resolver = FileVariables(env)
     samples: dict[str, list[float]] = {}
 
     def timed(name: str, fn: Any) -> Any:

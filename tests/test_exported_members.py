@@ -10,7 +10,9 @@ import pytest
 import envconf
 
 PUBLIC = {
+    "ArgvSource",
     "ConfigError",
+    "ConfigFileSource",
     "DataDir",
     "Origin",
     "Problem",

@@ -15,10 +15,14 @@ from envconf.origin import Origin
 if TYPE_CHECKING:
     from envconf.datadir import DataDir
     from envconf.load.report import explain
+    from envconf.load.sources.argv import ArgvSource
+    from envconf.load.sources.files import ConfigFileSource
     from envconf.settings import Settings, SettingsConfigDict
 
 __all__ = [
+    "ArgvSource",
     "ConfigError",
+    "ConfigFileSource",
     "DataDir",
     "Origin",
     "Problem",
@@ -29,6 +33,8 @@ __all__ = [
 ]
 
 _LAZY = {
+    "ArgvSource": "envconf.load.sources.argv",
+    "ConfigFileSource": "envconf.load.sources.files",
     "DataDir": "envconf.datadir",
     "Settings": "envconf.settings",
     "SettingsConfigDict": "envconf.settings",

@@ -189,6 +189,12 @@ Run 'envconf COMMAND --help' for a command's options.
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``envconf`` command; returns the exit status."""
     args = list(sys.argv[1:] if argv is None else argv)
+    for stream in (sys.stdout, sys.stderr):
+        # A value holding a lone surrogate (a "\\ud800" JSON escape, bytes that are not
+        # UTF-8 in an environment variable) is shown escaped instead of crashing the report.
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="backslashreplace")
     if not args or args[0] in ("-h", "--help"):
         (sys.stdout if args else sys.stderr).write(USAGE)
         return 0 if args else 2

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 
 def is_utf8(text: str) -> bool:
     """Whether ``text`` is real text.
@@ -25,3 +27,16 @@ def printable(text: str) -> str:
     if text.isprintable():
         return text
     return "".join(c if c.isprintable() or c == " " else repr(c)[1:-1] for c in text)
+
+
+def log(message: str) -> None:
+    """Write ``envconf: message`` to stderr; a closed or broken stderr never stops anything.
+
+    Each line of a multi-line message is shown with its control characters escaped.
+    """
+    shown = "\n".join(printable(line) for line in message.split("\n"))
+    try:
+        sys.stderr.write(f"envconf: {shown}\n")
+        sys.stderr.flush()
+    except (OSError, ValueError):  # EPIPE, EBADF, or a closed file object
+        pass

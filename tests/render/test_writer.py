@@ -225,11 +225,11 @@ def test_nothing_is_written_when_one_of_several_dests_is_bad(tmp_path: Path, out
 def test_write_time_guard_refuses_a_dest_swapped_for_a_symlink_after_the_check(
     tmp_path: Path, out: Path
 ) -> None:
-    """The guard runs again per file, just before writing (a swap after the check)."""
+    """The guard runs again per file, just before staging it (a swap after the check)."""
     (tmp_path / "target").write_bytes(b"precious")
     (out / "app.conf").symlink_to(tmp_path / "target")
     with pytest.raises(writer._RefusedError, match="symlink"):
-        writer._write_one(Output(out / "app.conf", b"x", 0o644), out.resolve(), no_warnings)
+        writer._stage(Output(out / "app.conf", b"x", 0o644), out.resolve())
     assert (tmp_path / "target").read_bytes() == b"precious"
     assert leftovers(out) == []
 
@@ -240,14 +240,14 @@ def test_write_time_guard_refuses_a_parent_swapped_to_leave_output_dir(
     (tmp_path / "elsewhere").mkdir()
     (out / "sub").symlink_to(tmp_path / "elsewhere")
     with pytest.raises(writer._RefusedError, match="outside"):
-        writer._write_one(Output(out / "sub" / "a", b"x", 0o644), out.resolve(), no_warnings)
+        writer._stage(Output(out / "sub" / "a", b"x", 0o644), out.resolve())
     assert list((tmp_path / "elsewhere").iterdir()) == []
 
 
 # --- real failures while writing -------------------------------------------------------
 
 
-def test_failure_midway_keeps_old_content_and_cleans_temp_files(out: Path) -> None:
+def test_a_failure_while_staging_changes_no_file_and_cleans_temp_files(out: Path) -> None:
     """A file size limit (EFBIG) makes the second of three files fail for real."""
     for name in ("a", "b", "c"):
         (out / name).write_bytes(b"old")
@@ -274,10 +274,9 @@ def test_failure_midway_keeps_old_content_and_cleans_temp_files(out: Path) -> No
         """
     )
     problems = result["raised"]
-    assert isinstance(problems, list) and len(problems) == 2
+    assert isinstance(problems, list) and len(problems) == 1  # nothing was replaced
     assert problems[0].startswith(f"{out / 'b'}: cannot write: File too large [EFBIG]")
-    assert problems[1] == f"already written before the failure: {out / 'a'}"
-    assert (out / "a").read_bytes() == b"new"
+    assert (out / "a").read_bytes() == b"old"  # staged, never renamed
     assert (out / "b").read_bytes() == b"old"
     assert (out / "c").read_bytes() == b"old"
     assert leftovers(out) == []
@@ -316,8 +315,8 @@ def test_full_disk_keeps_old_content_and_leaves_no_temp_file(tmp_path: Path) -> 
     )
     problems = result["raised"]
     assert isinstance(problems, list)
-    assert problems[0] == f"{mnt / 'big'}: cannot write: No space left on device [ENOSPC]"
-    assert result["small"] == "new small"
+    assert problems == [f"{mnt / 'big'}: cannot write: No space left on device [ENOSPC]"]
+    assert result["small"] == "old small"  # all or nothing
     assert result["big"] == "old big"
     assert result["names"] == ["big", "small"]
 

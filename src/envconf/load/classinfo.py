@@ -15,6 +15,13 @@ from envconf.errors import ConfigError, Problem
 from envconf.load.model import FieldSpec, ModelSpec, build_spec
 from envconf.load.names import NameIndex, build_index
 
+#: What a problem says instead of quoting a secret's text (a "$" in it, read as a reference,
+#: would otherwise name the rest of the secret as a "variable").
+SECRET_REFERENCE = (
+    "holds a '$' that does not start a set variable (write '$$' for a literal '$'); "
+    "the text is not shown because this key is a secret"
+)
+
 #: Every layer name envconf provides, in the default order of precedence (highest first).
 LAYERS: tuple[str, ...] = ("cli", "env", "dotenv", "secret", "file")
 DEFAULT_SECRETS_DIR = "/run/secrets"
@@ -45,6 +52,17 @@ class ClassInfo(NamedTuple):
     extra: str
     prog: str
     secret_keys: frozenset[tuple[str, ...]]
+
+    def is_secret(self, keys: tuple[str, ...]) -> bool:
+        """Whether the value at ``keys`` (field names or aliases) belongs to a secret field."""
+        node: Any = self.spec
+        for key in keys:
+            if not isinstance(node, ModelSpec):
+                break
+            node = node.child(key)
+            if node is None:
+                return False
+        return isinstance(node, FieldSpec) and node.key_path in self.secret_keys
 
     @property
     def prefix(self) -> str:

@@ -171,7 +171,7 @@ def _fit_mapping(node: Tree, annotation: Any, key: str, problems: list[Problem])
     return out
 
 
-def unknown_nested_keys(tree: Tree, spec: ModelSpec) -> list[Problem]:
+def unknown_nested_keys(tree: Tree, spec: ModelSpec, case_sensitive: bool = True) -> list[Problem]:
     """Unknown keys inside nested models, from any layer (a JSON object in a variable...).
 
     pydantic ignores them when the nested model does not forbid extras; envconf reports
@@ -183,6 +183,9 @@ def unknown_nested_keys(tree: Tree, spec: ModelSpec) -> list[Problem]:
     def walk(node: Tree, model: ModelSpec) -> None:
         for key, child in node.items():
             target = model.child(key)
+            if target is None and not case_sensitive:  # as pydantic-settings matches them
+                name = next((n for k, n in model.by_key.items() if k.lower() == key.lower()), None)
+                target = model.children[name] if name is not None else None
             if target is None:
                 if model.path:
                     problems.append(_unknown(key, child, model))

@@ -30,7 +30,7 @@ from envconf.load.classinfo import ClassInfo, class_info
 from envconf.load.merge import beneath
 from envconf.load.source import Layer, LoadContext, Source
 from envconf.load.sources.argv import ArgvSource
-from envconf.load.sources.foreign import ForeignSource
+from envconf.load.sources.foreign import ForeignSource, state_name
 from envconf.load.sources.secrets import SecretsDirSource
 from envconf.load.sources.variables import DotEnvSource, EnvSource
 from envconf.load.tree import Tree, iter_leaves, plain
@@ -254,7 +254,7 @@ def run_sources(
         layers.append(layer)
         problems.extend(layer.problems)
         values = plain(layer.tree)
-        states[layer.name] = values
+        states[state_name(source)] = values
         if isinstance(source, DefaultSettingsSource):
             defaults = values
         merged = beneath(merged, layer.tree)
@@ -265,7 +265,7 @@ def run_sources(
     if info.extra == "forbid":
         from envconf.load.fit import unknown_nested_keys
 
-        problems.extend(unknown_nested_keys(merged, info.spec))
+        problems.extend(unknown_nested_keys(merged, info.spec, info.names.case_sensitive))
     state = plain(merged)
     state = {k: v for k, v in state.items() if k not in defaults or defaults[k] != v}
     renamed = _restore_init_names(cls, init_kwargs, state, sources)

@@ -82,7 +82,9 @@ class JinjaCache:
         loads, assigned, guarded = analysis
         data = marshal.dumps((FORMAT, loads, sorted(assigned), sorted(guarded), code))
         path = self._path(text)
-        temp = f"{path}.{os.getpid()}.tmp"
+        # Random, not the PID: every container's envconf is PID 1, and replicas may share
+        # a --cache-dir volume.
+        temp = f"{path}.{os.urandom(8).hex()}.tmp"
         try:
             fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
             with os.fdopen(fd, "wb") as handle:

@@ -8,7 +8,6 @@ given, nor jinja2 unless a Jinja template is rendered.
 from __future__ import annotations
 
 import re
-import sys
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -16,22 +15,12 @@ from envconf.errors import Problem, RenderError
 from envconf.fileread import MAX_TEMPLATE_BYTES, FileReadError, FileVariables, read_regular
 from envconf.redact import Redactor
 from envconf.render.options import RenderOptions
-from envconf.text import printable
+from envconf.text import log
 
 if TYPE_CHECKING:
     from envconf.render.writer import Output
 
 __all__ = ["TemplateSettings", "load_template_settings", "log", "log_warning", "render_all"]
-
-
-def log(message: str) -> None:
-    """Write one envconf line to stderr; a closed or broken stderr never stops the app."""
-    try:
-        shown = "\n".join(printable(line) for line in message.split("\n"))
-        sys.stderr.write(f"envconf: {shown}\n")
-        sys.stderr.flush()
-    except (OSError, ValueError):
-        pass
 
 
 def log_warning(message: str) -> None:

@@ -93,22 +93,24 @@ def write_outputs(
 
     Nothing is written unless every destination passes :func:`check_destinations`.
     Missing parent directories inside ``output_dir`` are then created (mode 0o755).
-    Each file goes to ``.<name>.envconf-<random>.tmp`` beside its destination, created
-    with ``O_EXCL|O_NOFOLLOW`` and set to exactly ``mode`` before any byte is written
-    (whatever the umask), synced and renamed over the destination; each directory is
-    synced once after all its renames.
+    Two phases: first *every* file is written to ``.envconf-<random>.tmp`` beside its
+    destination (a short name, whatever the destination's length), created with
+    ``O_EXCL|O_NOFOLLOW`` and set to exactly ``mode`` before any byte is written
+    (whatever the umask), and synced; only then is each renamed over its destination,
+    and each directory synced once after all its renames. A full disk, a file too large
+    or a name the file system refuses is met in the first phase, before anything is
+    replaced.
 
     A destination that is a bind-mounted single file cannot be renamed over (EBUSY): it
     is then truncated and rewritten in place, which is not atomic, and ``warn`` is called
     with a message naming it.
 
-    Failure ordering: outputs are written one after another. If writing output *k* fails
-    (no space, I/O error, a destination swapped for a symlink since the check), the
-    outputs before *k* have already been replaced with their complete new content and
-    stay so; output *k* keeps its old content (unless it was being written in place) and
-    its temporary file is removed; later outputs are untouched; directories created for
-    this call that are still empty are removed. Rendering happens before, in memory, so
-    a template error never gets here.
+    Failure ordering: if staging fails, every temporary file is removed and no
+    destination changed. A rename failing in the second phase (a destination swapped for
+    a symlink since the check) leaves the outputs renamed before it replaced, and the
+    error names them; the rest keep their old content. Directories created for this call
+    that are still empty are removed. Rendering happens before, in memory, so a template
+    error never gets here.
 
     Raises:
         RenderError: a destination is refused (nothing written), or writing failed, naming
@@ -121,20 +123,25 @@ def write_outputs(
     created: list[Path] = []
     written: list[Path] = []
     current: Path | None = None
+    staged: list[_Staged] = []
     try:
         for out in outputs:
             current = out.dest
             _make_parents(out.dest, created)
         for out in outputs:
             current = out.dest
-            _write_one(out, root, warn)
-            written.append(out.dest)
+            staged.append(_stage(out, root))
+        for item in staged:
+            current = item.out.dest
+            _commit(item, warn)
+            written.append(item.out.dest)
         current = None
         # Each directory is synced once, after all its renames (not once per file): the
         # renames are atomic either way, and 21 files in one folder need one sync, not 21.
         for directory in dict.fromkeys(out.dest.parent for out in outputs):
             _sync_dir(directory)
     except (OSError, _RefusedError) as exc:
+        _discard(staged, written)
         _remove_empty_dirs(created)
         reason = _describe(exc)
         failed = [
@@ -146,6 +153,7 @@ def write_outputs(
             failed.append(f"already written before the failure: {', '.join(map(str, written))}")
         raise RenderError(failed) from exc
     except BaseException:
+        _discard(staged, written)
         _remove_empty_dirs(created)
         raise
 
@@ -234,8 +242,15 @@ def _remove_empty_dirs(created: list[Path]) -> None:
             directory.rmdir()
 
 
-def _write_one(out: Output, root: Path | None, warn: Callable[[str], None]) -> None:
-    """Replace ``out.dest`` atomically; every step is relative to one directory fd."""
+class _Staged(NamedTuple):
+    """An output written to its temporary file, waiting to be renamed over its destination."""
+
+    out: Output
+    tmp: str
+
+
+def _stage(out: Output, root: Path | None) -> _Staged:
+    """Write ``out`` to a temporary file beside its destination, with its mode, synced."""
     dest = out.dest
     # Working relative to an opened directory means a parent swapped for a symlink after
     # the check cannot redirect the write.
@@ -246,36 +261,54 @@ def _write_one(out: Output, root: Path | None, warn: Callable[[str], None]) -> N
             if not is_inside(real, root):
                 raise _RefusedError(f"its directory now resolves to {real}, outside {root}")
         _refuse_symlink(dir_fd, dest.name)
-        tmp = f".{dest.name[:200]}.envconf-{os.urandom(6).hex()}.tmp"
+        tmp = f".envconf-{os.urandom(8).hex()}.tmp"
         fd = os.open(tmp, _TMP_FLAGS, out.mode & 0o777, dir_fd=dir_fd)
-        renamed = False
         try:
-            try:
-                os.fchmod(fd, out.mode)
-                _write_all(fd, out.content)
-                if out.mode & 0o6000:
-                    os.fchmod(fd, out.mode)  # a write by a non-root user clears set-id bits
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-            _refuse_symlink(dir_fd, dest.name)
-            try:
-                os.rename(tmp, dest.name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
-                renamed = True
-            except OSError as exc:
-                if exc.errno != errno.EBUSY:
-                    raise
-                _write_in_place(dir_fd, dest.name, out)
-                warn(
-                    f"{dest}: written in place, not atomically: it is a bind-mounted"
-                    " single file (rename over it failed with EBUSY)"
-                )
-        finally:
-            if not renamed:
-                with suppress(FileNotFoundError):
-                    os.unlink(tmp, dir_fd=dir_fd)
+            os.fchmod(fd, out.mode)
+            _write_all(fd, out.content)
+            if out.mode & 0o6000:
+                os.fchmod(fd, out.mode)  # a write by a non-root user clears set-id bits
+            os.fsync(fd)
+        except BaseException:
+            os.close(fd)
+            with suppress(FileNotFoundError):
+                os.unlink(tmp, dir_fd=dir_fd)
+            raise
+        os.close(fd)
+        return _Staged(out, tmp)
     finally:
         os.close(dir_fd)
+
+
+def _commit(item: _Staged, warn: Callable[[str], None]) -> None:
+    """Rename a staged file over its destination (in place for a bind-mounted file)."""
+    dest = item.out.dest
+    dir_fd = os.open(dest.parent, _DIR_FLAGS)
+    try:
+        _refuse_symlink(dir_fd, dest.name)
+        try:
+            os.rename(item.tmp, dest.name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+        except OSError as exc:
+            if exc.errno != errno.EBUSY:
+                raise
+            _write_in_place(dir_fd, dest.name, item.out)
+            with suppress(FileNotFoundError):
+                os.unlink(item.tmp, dir_fd=dir_fd)
+            warn(
+                f"{dest}: written in place, not atomically: it is a bind-mounted"
+                " single file (rename over it failed with EBUSY)"
+            )
+    finally:
+        os.close(dir_fd)
+
+
+def _discard(staged: list[_Staged], written: list[Path]) -> None:
+    """Remove the temporary files that were not renamed."""
+    done = set(written)
+    for item in staged:
+        if item.out.dest not in done:
+            with suppress(OSError):
+                os.unlink(item.out.dest.parent / item.tmp)
 
 
 def _write_in_place(dir_fd: int, name: str, out: Output) -> None:

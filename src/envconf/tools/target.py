@@ -8,7 +8,7 @@ import os
 import sys
 from typing import Any
 
-from envconf.errors import UsageError
+from envconf.errors import EnvconfError, UsageError
 
 
 def import_settings_class(spec: str) -> type[Any]:
@@ -35,7 +35,7 @@ def import_settings_class(spec: str) -> type[Any]:
             location.loader.exec_module(module)
         else:
             module = importlib.import_module(target)
-    except UsageError:
+    except EnvconfError:  # ours (a SIGTERM while importing: Terminated, exit 143)
         raise
     except Exception as exc:  # any error while importing user code is a usage error
         raise UsageError(

@@ -16,13 +16,13 @@ from __future__ import annotations
 import os
 import signal
 import stat
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from types import TracebackType
 from typing import Any
 
+from envconf.text import log
 from envconf.watch.snapshot import FileState, Snapshot, WatchTarget, changed_paths, snapshot
 
 __all__ = [
@@ -53,9 +53,8 @@ Log = Callable[[str], None]
 
 
 def stderr_log(message: str) -> None:
-    """Write ``envconf: message`` to stderr (the default :data:`Log`)."""
-    sys.stderr.write(f"envconf: {message}\n")
-    sys.stderr.flush()
+    """The default log of a watcher: one ``envconf:`` line on stderr, never raising."""
+    log(message)
 
 
 def watch_dirs(targets: Iterable[WatchTarget], current: Mapping[str, FileState | None]) -> set[str]:

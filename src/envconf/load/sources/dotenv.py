@@ -8,13 +8,16 @@ DotEnvSource`); this module finds them: which files (``env_file``, ``~`` expande
 
 from __future__ import annotations
 
+import logging
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import Any, NamedTuple
 
 from envconf.errors import ConfigError, Problem
 from envconf.fileread import MAX_CONFIG_BYTES, FileReadError, read_regular
 from envconf.interpolate import InterpolationError, interpolate
+from envconf.load.classinfo import SECRET_REFERENCE
 from envconf.load.formats import parse_env_text
 from envconf.load.source import FileReport
 
@@ -28,14 +31,21 @@ class VarEntry(NamedTuple):
 
 
 def read_env_files(
-    env_file: Any, depth: int | None, encoding: str | None, env: Mapping[str, str]
+    env_file: Any,
+    depth: int | None,
+    encoding: str | None,
+    env: Mapping[str, str],
+    secret: Callable[[str], bool] = lambda name: False,
 ) -> tuple[list[VarEntry], list[Problem], tuple[FileReport, ...]]:
     """Every entry of every existing env file, later files after earlier ones.
 
     Returns the entries, the problems found, and a report per file (loaded or not).
+    ``secret(name)`` says whether a variable is a secret (see :func:`dotenv_entries`).
     """
     from pydantic_settings.sources.utils import _resolve_config_file
+    from pydantic_settings.utils import _settings_debug_enabled, logger
 
+    debug = _settings_debug_enabled() and logger.isEnabledFor(logging.DEBUG)
     if env_file is None:
         return [], [], ()
     files = [env_file] if isinstance(env_file, (str, os.PathLike)) else list(env_file)
@@ -44,22 +54,31 @@ def read_env_files(
     for file in files:
         found = _resolve_config_file(file, depth or 0, allow_fifo=True)
         if found is None:
+            if debug:  # pydantic-settings' PYDANTIC_SETTINGS_DEBUG lines
+                logger.debug("Env file not found, skipping: %s", Path(file).expanduser().resolve())
             reports.append(FileReport(os.fspath(file), False, "not found, skipped"))
         else:
+            if debug:
+                logger.debug("Loading env file: %s", found.resolve())
             paths.append(str(found))
             reports.append(FileReport(str(found), True))
-    entries, problems = dotenv_entries(paths, env, encoding)
+    entries, problems = dotenv_entries(paths, env, encoding, secret)
     return entries, problems, tuple(reports)
 
 
 def dotenv_entries(
-    paths: Sequence[str], env: Mapping[str, str], encoding: str | None = None
+    paths: Sequence[str],
+    env: Mapping[str, str],
+    encoding: str | None = None,
+    secret: Callable[[str], bool] = lambda name: False,
 ) -> tuple[list[VarEntry], list[Problem]]:
     """Read every existing ``.env`` file, expanding ``${VAR}`` in unquoted and "quoted" values.
 
     References resolve against the environment first, then names defined earlier in the
     file. A reference to a name defined only later (or to itself) is a cycle or a
-    forward reference and is reported, never silently emptied.
+    forward reference and is reported, never silently emptied. For a ``secret(name)``
+    variable the problem does not name the "variable": a ``$`` in a password would make
+    the rest of the password that name.
     """
     entries: list[VarEntry] = []
     problems: list[Problem] = []
@@ -98,8 +117,9 @@ def dotenv_entries(
                     value = interpolate(value, lookup)
                 except InterpolationError as exc:
                     for issue in exc.issues:
-                        why = issue.message
-                        if issue.variable in later and issue.variable not in defined:
+                        hidden = secret(entry.name)
+                        why = SECRET_REFERENCE if hidden else issue.message
+                        if not hidden and issue.variable in later and issue.variable not in defined:
                             why = (
                                 f"{issue.variable} is defined later in the file "
                                 "or refers to itself (cycle)"

@@ -9,13 +9,13 @@ must exist; an absent default file is skipped and reported as not loaded.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NamedTuple
 
 from envconf.errors import Problem
 from envconf.fileread import MAX_CONFIG_BYTES, FileReadError, FileVariables, read_regular
 from envconf.interpolate import InterpolationError, interpolate, line_of
-from envconf.load.classinfo import as_paths, class_info
+from envconf.load.classinfo import SECRET_REFERENCE, as_paths, class_info
 from envconf.load.fit import fit
 from envconf.load.merge import merge
 from envconf.load.names import NameIndex
@@ -95,11 +95,19 @@ def _located(problem: Problem, path: str) -> Problem:
 
 
 def load_file(
-    path: str, variables: FileVariables, index: NameIndex, *, interpolation: bool, allow_unset: bool
+    path: str,
+    variables: FileVariables,
+    index: NameIndex,
+    *,
+    interpolation: bool,
+    allow_unset: bool,
+    secret: Callable[[tuple[str, ...]], bool] = lambda keys: False,
 ) -> tuple[Tree, list[Problem]]:
     """Read, render (``.j2``), parse and interpolate one config file into a raw tree.
 
     Returns the tree (whatever could be read) and every problem found in the file.
+    ``secret(keys)`` says whether a key is a secret: an interpolation problem in its value
+    then says what is wrong without the text (a ``$`` in a password reads as a reference).
     """
     fmt, template = file_format(path)
     if fmt is None:
@@ -136,7 +144,7 @@ def load_file(
         return {}, [_located(p, path) for p in exc.problems]
     if interpolation and not template:
         found: list[_Located] = []
-        interpolate_tree(tree, variables, allow_unset, found, ())
+        interpolate_tree(tree, variables, allow_unset, found, (), secret)
         if found:
             lines = data.decode("utf-8-sig", errors="replace").splitlines()
             problems.extend(_relocate(f, lines) for f in found)
@@ -157,6 +165,7 @@ def interpolate_tree(
     allow_unset: bool,
     problems: list[_Located],
     path: tuple[str, ...],
+    secret: Callable[[tuple[str, ...]], bool] = lambda keys: False,
 ) -> None:
     """Expand ``${VAR}`` in every string leaf of ``tree`` in place (one pass, no re-expansion).
 
@@ -166,7 +175,7 @@ def interpolate_tree(
     for key, node in tree.items():
         here = (*path, key)
         if isinstance(node, dict):
-            interpolate_tree(node, variables, allow_unset, problems, here)
+            interpolate_tree(node, variables, allow_unset, problems, here, secret)
             continue
         if not node.interpolate:
             continue
@@ -176,7 +185,8 @@ def interpolate_tree(
         except InterpolationError as exc:
             text = _text_of(node.value)
             for issue in exc.issues:
-                problem = Problem(".".join(here), issue.message, node.source, node.location)
+                message = SECRET_REFERENCE if secret(here) else issue.message
+                problem = Problem(".".join(here), message, node.source, node.location)
                 below = line_of(text, issue.offset) - 1 if text else 0
                 problems.append(_Located(problem, issue.variable, below))
             failed.append(key)
@@ -187,8 +197,8 @@ def interpolate_tree(
             continue
         if value is not node.value:
             # A value that took text from a VAR_FILE holds a secret, whatever the field.
-            secret = node.secret or len(variables.reads) > read_before
-            tree[key] = node._replace(value=value, interpolate=False, secret=secret)
+            from_file = node.secret or len(variables.reads) > read_before
+            tree[key] = node._replace(value=value, interpolate=False, secret=from_file)
     for key in failed:
         del tree[key]
 
@@ -271,6 +281,7 @@ class ConfigFileSource(EnvconfSource):
                 info.names,
                 interpolation=info.interpolate,
                 allow_unset=info.allow_unset,
+                secret=info.is_secret,
             )
             trees.append(tree)
             problems.extend(found)

@@ -31,13 +31,30 @@ _FILE_ATTRIBUTES = ("json_file_path", "yaml_file_path", "toml_file_path", "toml_
 
 
 def layer_name(source: Any) -> str:
-    """The origin name of a source: its ``name``, a built-in's layer name, else its class name."""
+    """The origin name of a source: its ``name``, a built-in's layer name, else its class name
+    (a function given as a source: its own name)."""
     name = getattr(source, "name", None)
     if isinstance(name, str) and name:
         return name
     for cls in type(source).__mro__:
         if cls.__name__ in _KNOWN and cls.__module__.startswith("pydantic_settings"):
             return _KNOWN[cls.__name__]
+    return state_name(source)
+
+
+def state_name(source: Any) -> str:
+    """The name pydantic-settings files a source's values under (``settings_sources_data``):
+    a function's name, else the class name; for envconf's subclasses, pydantic-settings'."""
+    function_name = getattr(source, "__name__", None)
+    if isinstance(function_name, str):
+        return function_name
+    for cls in type(source).__mro__:
+        if cls.__module__.startswith("pydantic_settings"):
+            return (
+                cls.__name__
+                if cls.__name__ != "PydanticBaseSettingsSource"
+                else type(source).__name__
+            )
     return type(source).__name__
 
 

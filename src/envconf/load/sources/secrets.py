@@ -101,6 +101,11 @@ class SecretsDirSource(SecretsSettingsSource):
             ]
         names = self._file_names()
         claimed: dict[tuple[str, ...], str] = {}
+        if _debug():
+            present = {e.lower() if not self.case_sensitive else e for e in entries}
+            for name in names:
+                if name not in present and len(names[name].path) == 1:
+                    _logger().debug("Secret file not found, skipping: %s", (root / name).resolve())
         real_root = os.path.realpath(root)
         for entry in entries:
             if entry.startswith(".."):
@@ -128,6 +133,8 @@ class SecretsDirSource(SecretsSettingsSource):
                 problems.append(Problem(spec.key, message, "secret", location))
                 continue
             claimed[spec.path] = location
+            if _debug():
+                _logger().debug("Loading secret file: %s", path.resolve())
             try:
                 text = read_secret_file(location)
             except FileReadError as exc:
@@ -165,6 +172,21 @@ class SecretsDirSource(SecretsSettingsSource):
 
 
 _SKIP: Any = object()
+
+
+def _debug() -> bool:
+    """Whether pydantic-settings' ``PYDANTIC_SETTINGS_DEBUG`` logging is on."""
+    import logging
+
+    from pydantic_settings.utils import _settings_debug_enabled
+
+    return _settings_debug_enabled() and _logger().isEnabledFor(logging.DEBUG)
+
+
+def _logger() -> Any:
+    from pydantic_settings.utils import logger
+
+    return logger
 
 
 def _place_at(tree: Tree, path: tuple[str, ...], value: Any, origin: Origin) -> None:

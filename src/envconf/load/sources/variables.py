@@ -22,7 +22,7 @@ from pydantic_settings.sources.utils import parse_env_vars
 
 from envconf.errors import Problem
 from envconf.fileread import FileReadError, FileVariables
-from envconf.load.classinfo import class_cache
+from envconf.load.classinfo import class_cache, class_info
 from envconf.load.source import FileReport, Input, Layer, LoadContext
 from envconf.load.sources.dotenv import VarEntry, read_env_files
 from envconf.load.tree import Path, from_values
@@ -94,6 +94,13 @@ class _VariablesLayer:
             *(Input(path, name) for name, path in resolved.files),
         )
         return Layer(self.name, tree, problems, inputs, (), resolved.secrets)
+
+    def is_secret_variable(self, name: str) -> bool:
+        """Whether the variable ``name`` sets a secret field (its text is never quoted)."""
+        norm = self._norm(name)
+        if not self.names_a_key(norm):
+            return False
+        return class_info(self.settings_cls).is_secret(tuple(self._key(norm).split(".")))
 
     # --- which variables name a key -----------------------------------------------------
 
@@ -343,7 +350,11 @@ class DotEnvSource(_VariablesLayer, DotEnvSettingsSource):
     ) -> tuple[list[VarEntry], list[Problem], tuple[FileReport, ...]]:
 
         return read_env_files(
-            self.env_file, self.env_file_depth, self.env_file_encoding, ctx.environ
+            self.env_file,
+            self.env_file_depth,
+            self.env_file_encoding,
+            ctx.environ,
+            self.is_secret_variable,
         )
 
     def __call__(self) -> dict[str, Any]:
