@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from envconf.errors import EnvconfError, UsageError
+from envconf.text import log
 
 if TYPE_CHECKING:
     import argparse
@@ -62,7 +63,7 @@ def _load(spec: str, app_args: list[str]) -> Any:
             return cls.load(argv=app_args)
         finally:
             for warning in caught:
-                sys.stderr.write(f"envconf: warning: {warning.message}\n")
+                log(f"warning: {warning.message}")
 
 
 def cmd_explain(argv: list[str]) -> int:
@@ -102,7 +103,7 @@ def cmd_check(argv: list[str]) -> int:
     findings = data_dir_findings(settings)
     for finding in findings:
         level = "error" if args.strict else "warning"
-        sys.stderr.write(f"envconf: {level}: {finding}\n")
+        log(f"{level}: {finding}")
     if findings and args.strict:
         return 1
     fields = len(type(settings).model_fields)
@@ -204,7 +205,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise UsageError(f"unknown command {args[0]!r}; choose from {', '.join(COMMANDS)}")
         return command(args[1:])
     except EnvconfError as exc:
-        sys.stderr.write(exc.format().rstrip("\n") + "\n")
+        log(exc.format().removeprefix("envconf: ").rstrip("\n"))
         return exc.exit_code
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else 0

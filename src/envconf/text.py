@@ -34,9 +34,12 @@ def log(message: str) -> None:
 
     Each line of a multi-line message is shown with its control characters escaped.
     """
+    stream = sys.stderr
+    if stream is None:  # fd 2 was closed when Python started
+        return
     shown = "\n".join(printable(line) for line in message.split("\n"))
     try:
-        sys.stderr.write(f"envconf: {shown}\n")
-        sys.stderr.flush()
+        stream.write(f"envconf: {shown}\n")
+        stream.flush()
     except (OSError, ValueError):  # EPIPE, EBADF, or a closed file object
         pass

@@ -116,8 +116,9 @@ class Supervisor:
         if os.getpid() != 1:
             self._become_subreaper()
         for stream in (sys.stdout, sys.stderr):
-            with contextlib.suppress(OSError, ValueError):
-                stream.flush()
+            if stream is not None:  # None: the fd was closed when Python started
+                with contextlib.suppress(OSError, ValueError):
+                    stream.flush()
         blocked = signal.pthread_sigmask(signal.SIG_BLOCK, FORWARDED | {signal.SIGCHLD})
         try:
             # Handlers go in before the fork, with the signals blocked: one that arrives
