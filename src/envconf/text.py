@@ -32,12 +32,15 @@ def printable(text: str) -> str:
 def log(message: str) -> None:
     """Write ``envconf: message`` to stderr; a closed or broken stderr never stops anything.
 
-    Each line of a multi-line message is shown with its control characters escaped.
+    The last step of the redaction boundary: URL passwords are masked (whatever the
+    message), and control characters escaped line by line.
     """
     stream = sys.stderr
     if stream is None:  # fd 2 was closed when Python started
         return
-    shown = "\n".join(printable(line) for line in message.split("\n"))
+    from envconf.redact import mask_url_passwords
+
+    shown = "\n".join(printable(mask_url_passwords(line)) for line in message.split("\n"))
     try:
         stream.write(f"envconf: {shown}\n")
         stream.flush()
