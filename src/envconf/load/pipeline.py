@@ -111,9 +111,7 @@ def make_sources(
     default = DefaultSettingsSource(
         cls, nested_model_default_partial_update=partial, _init_state=init_state
     )
-    init = InitSettingsSource(
-        cls, init_kwargs=values, nested_model_default_partial_update=partial, _init_state=init_state
-    )
+    init = _init_source(cls, values, partial, init_state)
     env_keywords: dict[str, Any] = {
         "case_sensitive": opt("case_sensitive"),
         "env_prefix": opt("env_prefix"),
@@ -152,6 +150,26 @@ def make_sources(
     sources = _with_pydantic_cli(cls, sources, options, ctx, env, init_state)
     cls._settings_warn_unused_config_keys(sources, cls.model_config)
     return sources, values
+
+
+def _init_source(
+    cls: type[Any], values: dict[str, Any], partial: bool | None, init_state: Any
+) -> InitSettingsSource:
+    """pydantic-settings' init source; without keywords, built without its per-field walk
+    (which only matches the keywords given to field names: none here, so it finds none)."""
+    if values:
+        return InitSettingsSource(
+            cls,
+            init_kwargs=values,
+            nested_model_default_partial_update=partial,
+            _init_state=init_state,
+        )
+    source = InitSettingsSource.__new__(InitSettingsSource)
+    PydanticBaseSettingsSource.__init__(source, cls, init_state)
+    source.init_kwargs = {}
+    config_partial = cls.model_config.get("nested_model_default_partial_update", False)
+    source.nested_model_default_partial_update = partial if partial is not None else config_partial
+    return source
 
 
 def _with_pydantic_cli(

@@ -85,6 +85,7 @@ class _VariablesLayer:
         )
         self._locations = resolved.locations
         self._secret = resolved.secret
+        self._groups = self._group_nested(self.env_vars)
         self._problems: list[Problem] = []
         data = self()  # type: ignore[operator]  # pydantic-settings' __call__
         problems.extend(self._problems)
@@ -275,6 +276,35 @@ class _VariablesLayer:
         return key
 
     # --- pydantic-settings hooks: cached per class, problems instead of exceptions ----------
+
+    def _group_nested(self, env_vars: Mapping[str, str | None]) -> dict[str, dict[str, str | None]]:
+        """Nested variables (``app_db__port``) grouped by the name before the delimiter."""
+        delimiter = self.env_nested_delimiter
+        groups: dict[str, dict[str, str | None]] = {}
+        if delimiter:
+            for name, value in env_vars.items():
+                head, found, _ = name.partition(delimiter)
+                if found:
+                    groups.setdefault(head, {})[name] = value
+        return groups
+
+    def explode_env_vars(
+        self, field_name: str, field: FieldInfo, env_vars: Mapping[str, str | None]
+    ) -> dict[str, Any]:
+        # pydantic-settings scans every variable for every complex field; hand it only the
+        # variables under this field's own names (the same result, without the scan).
+        delimiter = self.env_nested_delimiter
+        groups = getattr(self, "_groups", None)
+        if not delimiter or groups is None or env_vars is not self.env_vars:
+            return super().explode_env_vars(field_name, field, env_vars)  # type: ignore[misc, no-any-return]
+        subset: dict[str, str | None] = {}
+        for _, env_name, _ in self._extract_field_info(field, field_name):
+            if delimiter in env_name:  # a name holding the delimiter itself: scan them all
+                return super().explode_env_vars(field_name, field, env_vars)  # type: ignore[misc, no-any-return]
+            subset.update(groups.get(env_name, {}))
+        if not subset:
+            return {}
+        return super().explode_env_vars(field_name, field, subset)  # type: ignore[misc, no-any-return]
 
     def _extract_field_info(
         self, field: FieldInfo, field_name: str, model_config: Mapping[str, Any] | None = None
