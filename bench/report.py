@@ -153,7 +153,7 @@ def build(results: Path, quick: bool) -> tuple[list[str], list[str]]:
     failures = json.loads((results / "install-failures.json").read_text())
     by_n = {entry["n"]: entry for entry in settings}
     summary: list[str] = [
-        "| target (issue 6) | measured | verdict |",
+        "| target | measured | verdict |",
         "|---|---|---|",
     ]
     detail: list[str] = []
@@ -347,7 +347,7 @@ def build(results: Path, quick: bool) -> tuple[list[str], list[str]]:
     if profile:
         detail += profile_section(profile)
     if quick:
-        summary.append("| (quick run: fewer samples than the issue asks for) | | |")
+        summary.append("| (quick run: fewer samples than the targets were set with) | | |")
     return summary, detail
 
 

@@ -41,12 +41,17 @@ def _split_app_args(argv: list[str]) -> tuple[list[str], list[str]]:
 
 
 def _settings_parser(name: str, help_text: str) -> argparse.ArgumentParser:
+    import os
+
     parser = _parser(f"{PROG} {name}", help_text)
+    default = os.environ.get("ENVCONF_SETTINGS") or None  # as `envconf render` reads it
     parser.add_argument(
         "--settings",
-        required=True,
+        required=default is None,
+        default=default,
         metavar="MODULE:CLASS",
-        help="the app's settings class (MODULE:CLASS or path/to/file.py:CLASS)",
+        help="the app's settings class (MODULE:CLASS or path/to/file.py:CLASS);"
+        " default: ENVCONF_SETTINGS",
     )
     return parser
 
@@ -100,6 +105,9 @@ def cmd_check(argv: list[str]) -> int:
     settings = _load(args.settings, app_args)
     from envconf.tools.volumes import data_dir_findings
 
+    report = settings._envconf_report
+    for missing in (f for f in (report.files if report else ()) if f.note.startswith("profile")):
+        log(f"warning: {missing.path}: {missing.note}")  # a typo'd profile reads no file
     findings = data_dir_findings(settings)
     for finding in findings:
         level = "error" if args.strict else "warning"
@@ -183,7 +191,8 @@ commands:
   docs     write a Markdown reference of the settings
   dotenv   write a commented .env.example
 
-Run 'envconf COMMAND --help' for a command's options.
+Run 'envconf COMMAND --help' for a command's options; 'envconf --version' for the version.
+A command's --settings defaults to ENVCONF_SETTINGS, as render's does.
 """
 
 
@@ -196,6 +205,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         reconfigure = getattr(stream, "reconfigure", None)
         if reconfigure is not None:
             reconfigure(errors="backslashreplace")
+    if args and args[0] == "--version":
+        from importlib.metadata import version
+
+        sys.stdout.write(f"envconf {version('envconf')}\n")
+        return 0
     if not args or args[0] in ("-h", "--help"):
         (sys.stdout if args else sys.stderr).write(USAGE)
         return 0 if args else 2

@@ -4,8 +4,7 @@ Two sets of tests share the jail from :mod:`nsjail`:
 
 * ``TestStandIn`` runs a few-line stand-in for ``envconf render -- app`` that calls
   ``envconf.render.wait``, ``.privileges`` and ``.process`` exactly as the command will;
-* ``TestRenderCommand`` runs the real ``python -m envconf render ... -- app``, and is
-  skipped until ``envconf.render.command`` exists.
+* ``TestRenderCommand`` runs the real ``python -m envconf render ... -- app``.
 
 The app is a probe (:func:`nsjail.probe_argv`) that reports its PID, ids, inherited
 signal state, what it could read and write, and exits gracefully on SIGTERM.
@@ -13,7 +12,6 @@ signal state, what it could read and write, and exits gracefully on SIGTERM.
 
 from __future__ import annotations
 
-import importlib.util
 import signal
 import sys
 import time
@@ -207,15 +205,10 @@ class TestStandIn:
         assert f"envconf: {tmp_path}/app: permission denied" in result.stderr
 
 
-def _render_available() -> bool:
-    return importlib.util.find_spec("envconf.render.command") is not None
-
-
 def render(*args: str) -> list[str]:
     return [sys.executable, "-m", "envconf", "render", *args]
 
 
-@pytest.mark.skipif(not _render_available(), reason="envconf.render.command is not written yet")
 class TestRenderCommand:
     """The real ``envconf render ... -- app`` as PID 1 (the contract's namespace tier)."""
 

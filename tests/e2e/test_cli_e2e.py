@@ -242,3 +242,18 @@ def test_check_format_json_lists_every_problem_on_stdout(project: Path) -> None:
     ok = envconf(project, "check", *SETTINGS_FLAG, "--format", "json")
     assert ok.returncode == 0, ok.stderr
     assert json.loads(ok.stdout)["ok"] is True
+
+
+def test_version_and_envconf_settings_for_every_command(project: Path) -> None:
+    version = envconf(project, "--version")
+    assert version.returncode == 0 and version.stdout.startswith("envconf ")
+    env = {"ENVCONF_SETTINGS": SETTINGS_FLAG[1]}
+    for command in ("check", "explain", "docs", "dotenv"):
+        result = envconf(project, command, env=env)
+        assert result.returncode == 0, (command, result.stderr)
+
+
+def test_check_warns_about_a_profile_without_a_file(project: Path) -> None:
+    result = envconf(project, "check", *SETTINGS_FLAG, env={"APP_PROFILE": "prod"})
+    assert result.returncode == 0
+    assert "warning: config/app.prod.yaml: profile prod: not found" in result.stderr

@@ -274,7 +274,7 @@ def build_spec(
         child_path = (*path, name)
         names = field_names(name, info, config)
         child_keys = (*key_path, names[0])
-        for key in (name, *names):
+        for key in (name, *names, *_alias_path_heads(info)):
             spec.by_key.setdefault(key, name)
         annotation = info.annotation
         default: Any = _default(info)
@@ -308,6 +308,15 @@ def build_spec(
             names=names,
         )
     return spec
+
+
+def _alias_path_heads(info: FieldInfo) -> list[str]:
+    """The first key of each ``AliasPath`` a field validates from (``AliasPath('cc', 0)``)."""
+    from pydantic import AliasChoices, AliasPath
+
+    alias = info.validation_alias
+    choices = alias.choices if isinstance(alias, AliasChoices) else [alias]
+    return [c.path[0] for c in choices if isinstance(c, AliasPath) and isinstance(c.path[0], str)]
 
 
 def _default(info: FieldInfo) -> Any:

@@ -150,20 +150,21 @@ class SecretsDirSource(SecretsSettingsSource):
     def _decoded(
         self, spec: FieldSpec | ModelSpec, text: str, location: str, problems: list[Problem]
     ) -> Any:
-        """A file's text as pydantic-settings reads it for the field (JSON for complex ones)."""
-        if len(spec.path) != 1:
+        """A file's text as pydantic-settings reads it for the field (JSON for complex ones,
+        unions holding one, and ``AliasPath`` heads), by pydantic-settings' own rules."""
+        try:
+            if len(spec.path) == 1:
+                name = spec.path[0]
+                info = self.settings_cls.model_fields[name]
+                value_is_complex = any(c for _, _, c in self._extract_field_info(info, name))
+                return self.prepare_field_value(name, info, text, value_is_complex)
             if isinstance(spec, FieldSpec) and spec.kind != "complex":
                 return text
-            info = spec.info if isinstance(spec, FieldSpec) else None
-        else:
-            info = self.settings_cls.model_fields[spec.path[0]]
-        if info is None or self.field_is_complex(info) or isinstance(spec, ModelSpec):
-            try:
-                return self.decode_complex_value(spec.path[-1], info, text)  # type: ignore[arg-type]
-            except ValueError:
-                problems.append(Problem(spec.key, "not valid JSON", "secret", location))
-                return _SKIP
-        return text
+            info_or_none = spec.info if isinstance(spec, FieldSpec) else None
+            return self.decode_complex_value(spec.path[-1], info_or_none, text)  # type: ignore[arg-type]
+        except (ValueError, RecursionError):
+            problems.append(Problem(spec.key, "not valid JSON", "secret", location))
+            return _SKIP
 
     def __call__(self) -> dict[str, Any]:
         from envconf.load.tree import plain
