@@ -127,7 +127,28 @@ class _Either:
         return self._first.is_set() or self._second.is_set()
 
 
-class FileWatcher:
+class Running:
+    """``with watcher:`` starts it and stops it on the way out (start/stop by subclasses)."""
+
+    def start(self) -> Any:
+        raise NotImplementedError  # pragma: no cover
+
+    def stop(self, timeout: float | None = 5.0) -> None:
+        raise NotImplementedError  # pragma: no cover
+
+    def __enter__(self) -> Any:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+class FileWatcher(Running):
     """Call ``on_change(paths)`` once per settled burst of changes to the watched targets.
 
     The watcher runs in one daemon thread with every asynchronous signal blocked. It wakes
@@ -212,17 +233,6 @@ class FileWatcher:
         self._stop.set()
         if self._thread.is_alive() and threading.current_thread() is not self._thread:
             self._thread.join(timeout)
-
-    def __enter__(self) -> FileWatcher:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def _run(self) -> None:
         block_async_signals()

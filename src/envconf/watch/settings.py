@@ -15,11 +15,10 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from envconf.errors import ConfigError
-from envconf.watch.files import FileWatcher, stderr_log
+from envconf.watch.files import FileWatcher, Running, stderr_log
 from envconf.watch.snapshot import Snapshot, WatchTarget, most_specific, snapshot
 
 if TYPE_CHECKING:
@@ -159,7 +158,7 @@ def targets_of(inputs: Sequence[Input]) -> list[WatchTarget]:
     return list(dict.fromkeys(WatchTarget(i.path, i.what, tree=i.tree) for i in inputs))
 
 
-class SettingsWatcher(Generic[S]):
+class SettingsWatcher(Running, Generic[S]):
     """Load settings, then reload them whenever the files they come from change.
 
     On a change, the settings are loaded again with the same ``argv``, ``env`` and
@@ -237,17 +236,6 @@ class SettingsWatcher(Generic[S]):
     def stop(self, timeout: float | None = 5.0) -> None:
         """Stop watching (callbacks already running finish first)."""
         self._watcher.stop(timeout)
-
-    def __enter__(self) -> SettingsWatcher[S]:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def check(self) -> None:
         """Check for changes now, in the calling thread (the thread also does this)."""
