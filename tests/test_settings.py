@@ -700,3 +700,12 @@ def test_config_env_profile_env_file_suffix_and_interpolate_are_configurable(
     write("tok", "t\n")
     env.update(R_TOKEN_PATH="tok", R_TOKEN_FILE="/dev/zero")
     assert Renamed.load(env=env).token == "t"
+
+
+def test_a_model_config_key_nothing_reads_is_an_error_when_the_class_is_created() -> None:
+    with pytest.raises(
+        TypeError, match="unknown model_config key 'env_prefx' \\(did you mean 'env_prefix'\\?\\)"
+    ):
+
+        class Typo(envconf.Settings):
+            model_config = envconf.SettingsConfigDict(env_prefx="APP_")  # type: ignore[typeddict-unknown-key]

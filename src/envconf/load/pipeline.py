@@ -190,6 +190,7 @@ def _with_pydantic_cli(
     parse_args = setting("cli_parse_args")
     if ctx.argv is not None and uses_pydantic_cli(cls, options):
         parse_args = ctx.argv
+        ctx.memo[("argv", cls)] = None  # argv is pydantic-settings' CLI's, not envconf's flags
     custom = [s for s in sources if isinstance(s, CliSettingsSource)]
     if custom:
         if parse_args not in (None, False) and not custom[0].env_vars:

@@ -53,7 +53,7 @@ def parsed_argv(ctx: LoadContext, settings_cls: type[Any]) -> ParsedArgv | None:
     key = ("argv", settings_cls)
     if key not in ctx.memo:
         ctx.memo[key] = parse_for(settings_cls, ctx.argv)
-    parsed: ParsedArgv = ctx.memo[key]
+    parsed: ParsedArgv | None = ctx.memo[key]
     return parsed
 
 
