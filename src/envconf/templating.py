@@ -169,7 +169,7 @@ def render_jinja(
         globals_ = environment.make_globals(None)
         compiled = environment.template_class.from_code(environment, code, globals_, None)
         compiled.name = template
-        rendered: str = compiled.render(context)
+        rendered = _bounded(compiled.generate(context))
     except (Exception, SystemExit) as exc:
         raise TemplateFailed(
             [template_problem(template, _jinja_line(exc, template), _runtime_message(exc, text))]
@@ -180,6 +180,27 @@ def render_jinja(
         message = f"output holds bytes that are not valid UTF-8, from {', '.join(bad) or 'a value'}"
         raise TemplateFailed([template_problem(template, line, message)])
     return rendered
+
+
+#: The most text one template may produce: a loop in a hostile template must not take
+#: the container's memory (the same bound as a config file).
+MAX_RENDERED_CHARS = 64 * 1024 * 1024
+
+
+class _TooLarge(Exception):
+    """A template's output grew past :data:`MAX_RENDERED_CHARS`."""
+
+
+def _bounded(chunks: Any) -> str:
+    """Join a template's output, stopping as soon as it grows past the bound."""
+    out: list[str] = []
+    size = 0
+    for chunk in chunks:
+        size += len(chunk)
+        if size > MAX_RENDERED_CHARS:
+            raise _TooLarge
+        out.append(chunk)
+    return "".join(out)
 
 
 def _parse(environment: Any, text: str, template: str) -> Any:
@@ -216,6 +237,8 @@ def _runtime_message(exc: BaseException, text: str) -> str:
         if match and match[1] in text:
             return f"{match[1]} is undefined"
         return "undefined attribute or key (UndefinedError)"
+    if isinstance(exc, _TooLarge):
+        return f"the rendered output grew past {MAX_RENDERED_CHARS} characters"
     if isinstance(exc, TypeError) and "no loader" in str(exc):
         return "templates cannot include, import or extend other templates"
     if isinstance(exc, SystemExit):

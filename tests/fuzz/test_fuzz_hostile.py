@@ -44,8 +44,10 @@ CLOSERS = {"{% if SECRET %}": "{% endif %}", "{% for c in SECRET %}": "{% endfor
 def templates(draw: st.DrawFn) -> str:
     parts = draw(st.lists(st.sampled_from(EXPRESSIONS), min_size=1, max_size=4))
     body = " ".join("{{ " + part + " }}" for part in parts)
-    depth = draw(st.integers(0, 150))
     opener = draw(st.sampled_from(OPENERS))
+    # Nested loops multiply (30 ** depth iterations): deep enough to hit the output bound
+    # quickly, shallow enough that a loop without output ends.
+    depth = draw(st.integers(0, 4 if opener.startswith("{% for") else 150))
     if opener == "(":
         body = "{{ " + "(" * depth + "SECRET" + ")" * depth + " }}" + body
     elif opener in CLOSERS:

@@ -330,3 +330,13 @@ def test_cache_temporary_names_do_not_depend_on_the_pid(
     for _ in range(2):
         JinjaCache(str(directory), print).put("x", ([], set(), set()), compile("1", "t", "eval"))
     assert len(set(names)) == 2 and not any(".1.tmp" in n for n in names)
+
+
+def test_a_template_whose_output_explodes_is_stopped_at_the_bound(work: Path) -> None:
+    loops = "{% for a in X %}{% for b in X %}{% for c in X %}{{ Y }}"
+    (work / "t.j2").write_text(loops + "{% endfor %}" * 3 + "\n")
+    env = {"X": "x" * 400, "Y": "y" * 2000}  # 400**3 * 2000 characters: far too many
+    run = run_envconf(["render", "-t", "t.j2:out"], cwd=work, env=env, timeout=120)
+    run.assert_no_traceback()
+    assert run.returncode == 1
+    assert "the rendered output grew past 67108864 characters" in run.stderr
