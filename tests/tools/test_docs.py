@@ -125,7 +125,13 @@ def test_dotenv_example_lists_every_variable_with_its_default() -> None:
     assert "# Verbose logging." in lines
     assert "# APP_DEBUG=false" in lines
     assert "# APP_WORKERS=1" in lines
-    assert "APP_NAME=" in lines  # required: left uncommented to be filled in
+    # A required key is commented out too: an empty value would *be* a value, and
+    # `envconf check` would pass with it.
+    assert "# APP_NAME=" in lines and "APP_NAME=" not in lines
+    assert any(
+        line.endswith(", required: set it here, in the environment or in a config file")
+        for line in lines
+    )
     assert """# APP_TAGS='["a", "b"]'""" in lines
     assert """# APP_LABELS='{"tier": "web"}'""" in lines
     assert "# APP_TOKEN=" in lines

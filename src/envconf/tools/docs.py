@@ -141,12 +141,13 @@ def dotenv_example(cls: type[Any]) -> str:
             lines.append(f"# {leaf.description}")
         detail = f"# {leaf.key}: {type_label(leaf.annotation)}"
         if leaf.required:
-            detail += ", required"
+            # Commented out like every other line: an uncommented empty value would be a
+            # value (an empty password overriding the config file), and check would pass.
+            detail += ", required: set it here, in the environment or in a config file"
         if leaf.secret:
             detail += ", secret"
         lines.append(detail)
         value = _dotenv_default(leaf)
-        prefix = "" if leaf.required else "# "
-        lines.append(f"{prefix}{leaf.env_name}={value}")
+        lines.append(f"# {leaf.env_name}={value}")
         lines.append("")
     return "\n".join(lines)
