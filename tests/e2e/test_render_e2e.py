@@ -289,3 +289,14 @@ def test_format_json_without_check_is_a_usage_error(tree: Path) -> None:
     result = run(["--format", "json", "--template-dir", "tpl", "--output-dir", "out"], {}, tree)
     assert result.returncode == 2
     assert "--format json goes with --check" in result.stderr
+
+
+def test_an_empty_template_dir_warns_and_fails_under_strict(tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "out").mkdir()
+    loose = run(["--template-dir", "empty", "--output-dir", "out"], {}, tmp_path)
+    assert loose.returncode == 0
+    assert "warning: template dir empty holds no template (is it mounted?)" in loose.stderr
+    strict = run(["--strict", "--template-dir", "empty", "--output-dir", "out"], {}, tmp_path)
+    assert strict.returncode == 1
+    assert "--strict makes this an error" in strict.stderr

@@ -28,7 +28,8 @@ options (each also from an ENVCONF_* variable; flags win):
   --output-dir DIR           where rendered files go                  ENVCONF_OUTPUT_DIR
   --engine jinja|envsubst    override the engine chosen by suffix     ENVCONF_ENGINE
   --filter REGEX             envsubst: only replace names matching    ENVCONF_FILTER
-  --strict                   envsubst: undefined ${VAR} is an error   ENVCONF_STRICT
+  --strict                   envsubst: undefined ${VAR} is an error;  ENVCONF_STRICT
+                             an empty --template-dir is an error
   --mode OCTAL               permissions of written files             ENVCONF_MODE
   --check                    render and report, write nothing         ENVCONF_CHECK
   --format text|json         --check: the report as JSON on stdout    ENVCONF_FORMAT

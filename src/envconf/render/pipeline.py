@@ -67,6 +67,12 @@ def render_all(
     jobs = plan_jobs(
         options.template, options.template_dir, options.output_dir, options.engine, options.mode
     )
+    if options.template_dir and len(jobs) == len(options.template):
+        # A template dir with nothing to render is usually a volume that was not mounted.
+        message = f"template dir {options.template_dir} holds no template (is it mounted?)"
+        if options.strict:
+            raise RenderError([Problem("", message + "; --strict makes this an error")])
+        log_warning(message)
     if variables is None:
         variables = FileVariables(env)
     name_filter = re.compile(options.filter) if options.filter else None
