@@ -340,3 +340,11 @@ def test_a_template_whose_output_explodes_is_stopped_at_the_bound(work: Path) ->
     run.assert_no_traceback()
     assert run.returncode == 1
     assert "the rendered output grew past 67108864 characters" in run.stderr
+
+
+def test_a_masked_secret_in_a_rendered_file_is_pointed_out(work: Path) -> None:
+    (work / "t.j2").write_text("token={{ settings.signing_key }}\n")
+    run = run_envconf(["render", "--settings", SETTINGS, "-t", "t.j2:out"], cwd=work)
+    assert run.returncode == 0, run.stderr
+    assert (work / "out").read_text() == "token=**********\n"
+    assert "get_secret_value()" in run.stderr

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from envconf.errors import Problem, RenderError
 from envconf.fileread import MAX_TEMPLATE_BYTES, FileReadError, FileVariables, read_regular
-from envconf.redact import Redactor
+from envconf.redact import MASK, Redactor
 from envconf.render.options import RenderOptions
 from envconf.text import log
 
@@ -106,6 +106,12 @@ def render_all(
         except TemplateFailed as exc:
             problems.extend(exc.problems)
             continue
+        if settings is not None and MASK in rendered and MASK not in text:
+            # A SecretStr renders as its mask: almost always a template that wanted the value.
+            log_warning(
+                f"{label} writes {MASK} (a secret field renders masked); write"
+                " {{ settings.KEY.get_secret_value() }} to put the value in the file"
+            )
         outputs.append(Output(job.dest, rendered.encode("utf-8"), job.mode))
     if problems:
         secrets = [*variables.secret_texts(), *(settings.secrets if settings else [])]
