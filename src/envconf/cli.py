@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 PROG = "envconf"
 
 
-def _parser(prog: str, description: str) -> argparse.ArgumentParser:
+def _parser(prog: str, description: str, usage: str | None = None) -> argparse.ArgumentParser:
     """An argparse parser that raises UsageError instead of exiting (main owns exit codes).
 
     argparse is imported here, not at module level: ``envconf render`` never needs it.
@@ -28,9 +28,29 @@ def _parser(prog: str, description: str) -> argparse.ArgumentParser:
 
     class Parser(argparse.ArgumentParser):
         def error(self, message: str) -> NoReturn:
-            raise UsageError(f"{self.prog}: {message}")
+            raise UsageError(f"{self.prog}: {message}{self._did_you_mean(message)}")
 
-    return Parser(prog=prog, description=description)
+        given: list[str] = []
+
+        def parse_args(self, args: Any = None, namespace: Any = None) -> Any:
+            self.given = list(args or [])
+            return super().parse_args(args, namespace)
+
+        def _did_you_mean(self, message: str) -> str:
+            """Name the option a mistyped one was meant to be (``--setings``)."""
+            import difflib
+
+            known = [s for action in self._actions for s in action.option_strings]
+            for word in self.given:
+                name = word.partition("=")[0]
+                if not name.startswith("--") or name in known:
+                    continue
+                close = difflib.get_close_matches(name, known, n=1)
+                if close:
+                    return f" ({name}: did you mean {close[0]}?)"
+            return ""
+
+    return Parser(prog=prog, description=description, usage=usage)
 
 
 def _split_app_args(argv: list[str]) -> tuple[list[str], list[str]]:
@@ -40,10 +60,11 @@ def _split_app_args(argv: list[str]) -> tuple[list[str], list[str]]:
     return argv, []
 
 
-def _settings_parser(name: str, help_text: str) -> argparse.ArgumentParser:
+def _settings_parser(name: str, help_text: str, app_args: bool = False) -> argparse.ArgumentParser:
     import os
 
-    parser = _parser(f"{PROG} {name}", help_text)
+    usage = f"{PROG} {name} [options] [-- APP_ARGS...]" if app_args else None
+    parser = _parser(f"{PROG} {name}", help_text, usage)
     default = os.environ.get("ENVCONF_SETTINGS") or None  # as `envconf render` reads it
     parser.add_argument(
         "--settings",
@@ -74,7 +95,9 @@ def _load(spec: str, app_args: list[str]) -> Any:
 def cmd_explain(argv: list[str]) -> int:
     """``envconf explain``: every key, its value, source, location and what it overrode."""
     own, app_args = _split_app_args(argv)
-    parser = _settings_parser("explain", "Show every key's effective value and where it came from.")
+    parser = _settings_parser(
+        "explain", "Show every key's effective value and where it came from.", app_args=True
+    )
     parser.add_argument("--format", choices=("table", "json"), default="table")
     args = parser.parse_args(own)
     settings = _load(args.settings, app_args)
@@ -92,7 +115,9 @@ def cmd_explain(argv: list[str]) -> int:
 def cmd_check(argv: list[str]) -> int:
     """``envconf check``: load and validate; warn about data dirs not on a volume."""
     own, app_args = _split_app_args(argv)
-    parser = _settings_parser("check", "Load and validate the settings; report every problem.")
+    parser = _settings_parser(
+        "check", "Load and validate the settings; report every problem.", app_args=True
+    )
     parser.add_argument(
         "--strict", action="store_true", help="data directories not on a volume are errors"
     )

@@ -257,3 +257,11 @@ def test_check_warns_about_a_profile_without_a_file(project: Path) -> None:
     result = envconf(project, "check", *SETTINGS_FLAG, env={"APP_PROFILE": "prod"})
     assert result.returncode == 0
     assert "warning: config/app.prod.yaml: profile prod: not found" in result.stderr
+
+
+def test_a_mistyped_option_gets_a_suggestion_and_help_shows_app_args(project: Path) -> None:
+    typo = envconf(project, "check", "--setings", "appsettings:App")
+    assert typo.returncode == 2
+    assert "--setings: did you mean --settings?" in typo.stderr
+    help_text = envconf(project, "explain", "--help")
+    assert "usage: envconf explain [options] [-- APP_ARGS...]" in help_text.stdout

@@ -175,6 +175,17 @@ def test_help_shows_type_default_and_env_var_for_each_key(
         assert f"--{leaf}" in out
 
 
+def test_help_says_required_not_default_required(capsys: pytest.CaptureFixture[str]) -> None:
+    class Needs(envconf.Settings):
+        model_config = envconf.SettingsConfigDict(env_prefix="N_", secrets_dir=None)
+        name: str
+
+    with pytest.raises(SystemExit):
+        Needs.load(argv=["--help"], env={})
+    out = capsys.readouterr().out
+    assert "[str, required, env N_NAME]" in out and "default (required)" not in out
+
+
 def test_help_never_shows_a_secret_default() -> None:
     class WithDefault(envconf.Settings):
         model_config = envconf.SettingsConfigDict(env_prefix="W_", secrets_dir=None)

@@ -179,3 +179,20 @@ def test_a_lower_case_file_variable_is_read_in_a_case_insensitive_model(tmp_path
     tree, problems = layer({"app_workers_file": str(tmp_path / "w")})
     assert problems == []
     assert tree["workers"].value == "7"  # type: ignore[union-attr]
+
+
+def test_a_later_env_file_overrides_an_earlier_one_and_says_so(workdir: Path) -> None:
+    (workdir / "base.env").write_text("APP_WORKERS=2\n")
+    (workdir / "local.env").write_text("APP_WORKERS=5\n")
+
+    class Files(envconf.Settings):
+        model_config = envconf.SettingsConfigDict(
+            env_prefix="APP_", env_file=["base.env", "local.env"], secrets_dir=None
+        )
+        workers: int = 1
+
+    settings = Files.load(env={})
+    assert settings.workers == 5
+    assert str(envconf.explain(settings)["workers"]) == (
+        "local.env:1 (dotenv), overriding base.env:1 (dotenv), default"
+    )

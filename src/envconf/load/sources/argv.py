@@ -239,7 +239,9 @@ def render_help(spec: ModelSpec, prog: str) -> str:
         else:
             flag = f"{flag} {leaf.path[-1].upper()}"
         detail = (
-            f"{type_label(leaf.annotation)}, default {format_default(leaf)}, env {leaf.env_name}"
+            f"{type_label(leaf.annotation)}, "
+            + ("required" if leaf.required else f"default {format_default(leaf)}")
+            + f", env {leaf.env_name}"
         )
         if is_sequence(leaf.annotation):
             detail += ", repeatable or JSON"

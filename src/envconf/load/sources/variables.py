@@ -175,6 +175,7 @@ class _VariablesLayer:
         reader = FileVariables({self._norm(e.name): e.value for e in entries}, suffix)
         values: dict[str, str] = {}
         locations: dict[str, str] = {}
+        overridden: dict[str, list[str]] = {}
         seen: dict[str, VarEntry] = {}
         via_file: list[tuple[str, VarEntry]] = []
         problems: list[Problem] = []
@@ -195,6 +196,8 @@ class _VariablesLayer:
                 message = f"{other.name} and {entry.name} both set this key; keep one"
                 problems.append(Problem(self._key(norm), message, self.name, entry.location))
                 continue
+            if other is not None:  # a later .env file sets it again: it overrides
+                overridden.setdefault(norm, []).insert(0, locations[norm])
             seen[norm] = entry
             values[entry.name] = entry.value
             locations[norm] = entry.location
@@ -229,6 +232,7 @@ class _VariablesLayer:
             values[name] = text
             locations[base] = f"{entry.value} (via {entry.location})"
             secret.add(base)
+        self._overridden = overridden
         return _Resolved(values, locations, frozenset(secret), problems, tuple(texts), tuple(files))
 
     def _key(self, norm: str) -> str:
@@ -249,7 +253,8 @@ class _VariablesLayer:
         """The variable a value at ``path`` (validation keys) came from."""
         norm = self._variable_of(path)
         location = self._locations.get(norm, norm) if norm is not None else self.name
-        return Origin(self.name, location)
+        earlier = self._overridden.get(norm or "", ())
+        return Origin(self.name, location, tuple(Origin(self.name, at) for at in earlier))
 
     def _is_secret(self, path: Path) -> bool:
         """Whether the value at ``path`` was read from a ``VAR_FILE``."""
