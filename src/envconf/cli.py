@@ -30,10 +30,10 @@ def _parser(prog: str, description: str, usage: str | None = None) -> argparse.A
         def error(self, message: str) -> NoReturn:
             raise UsageError(f"{self.prog}: {message}{self._did_you_mean(message)}")
 
-        given: list[str] = []
+        given: tuple[str, ...] = ()
 
         def parse_args(self, args: Any = None, namespace: Any = None) -> Any:
-            self.given = list(args or [])
+            self.given = tuple(args or ())
             return super().parse_args(args, namespace)
 
         def _did_you_mean(self, message: str) -> str:
