@@ -709,3 +709,14 @@ def test_a_model_config_key_nothing_reads_is_an_error_when_the_class_is_created(
 
         class Typo(envconf.Settings):
             model_config = envconf.SettingsConfigDict(env_prefx="APP_")  # type: ignore[typeddict-unknown-key]
+
+
+def test_env_file_entries_do_not_feed_interpolation_in_config_files(
+    env: dict[str, str], workdir: Path
+) -> None:
+    write(".env", "APP_WORKERS=3\n")
+    write("config/app.yaml", "name: n${APP_WORKERS}\n")
+    with pytest.raises(envconf.ConfigError, match="required variable APP_WORKERS is not set"):
+        load(env)
+    env["APP_WORKERS"] = "5"
+    assert (load(env).name, load(env).workers) == ("n5", 5)
