@@ -720,3 +720,18 @@ def test_env_file_entries_do_not_feed_interpolation_in_config_files(
         load(env)
     env["APP_WORKERS"] = "5"
     assert (load(env).name, load(env).workers) == ("n5", 5)
+
+
+def test_a_file_that_fails_to_parse_is_not_followed_by_missing_key_noise(
+    env: dict[str, str], workdir: Path
+) -> None:
+    class Needs(envconf.Settings):
+        model_config = envconf.SettingsConfigDict(config_files=["n.yaml"], secrets_dir=None)
+        admin_email: str
+        port: int = 80
+
+    write("n.yaml", "admin_email: a@b\nport: [1,\n")
+    with pytest.raises(envconf.ConfigError) as exc:
+        Needs.load(env=env)
+    assert [p.location for p in exc.value.problems] == ["n.yaml:2"]
+    assert "invalid YAML" in exc.value.problems[0].message

@@ -189,7 +189,12 @@ class Settings(BaseSettings):
         try:
             BaseModel.__init__(self, **loaded.state)
         except ValidationError as exc:
-            problems = problems + unreported(problems_from(exc, loaded.tree, loaded.info), problems)
+            found = unreported(problems_from(exc, loaded.tree, loaded.info), problems)
+            if any(f.note == "could not be read" for layer in loaded.layers for f in layer.files):
+                # A file that failed to parse may well set the keys that now look missing:
+                # its own problem says what to fix; "required, not set" would be noise.
+                found = [p for p in found if not p.message.startswith("required, not set")]
+            problems = problems + found
         inputs = tuple(dict.fromkeys(i for layer in loaded.layers for i in layer.inputs))
         if problems:
             error = ConfigError(problems, loaded.redactor)
