@@ -171,6 +171,7 @@ def test_an_empty_var_beside_var_file_is_allowed(env: dict[str, str], workdir: P
     assert settings.db.password.get_secret_value() == "a"
 
 
+@pytest.mark.filterwarnings("ignore::envconf.errors.UnknownVariableWarning")
 def test_unrelated_file_variables_are_never_read(env: dict[str, str], workdir: Path) -> None:
     env.update(LOG_FILE="/nonexistent/log", PID_FILE="/dev/zero", APP_LOG_FILE="/dev/zero")
     assert load(env).workers == 1
@@ -655,6 +656,7 @@ class Aliased(envconf.Settings):
     host: str = Field(default="h", validation_alias="bind_host")
 
 
+@pytest.mark.filterwarnings("ignore::envconf.errors.UnknownVariableWarning")
 def test_fields_with_an_alias_load_by_their_alias_as_in_pydantic_settings(
     env: dict[str, str], workdir: Path
 ) -> None:
@@ -689,6 +691,7 @@ class Renamed(envconf.Settings):
     token: str = ""
 
 
+@pytest.mark.filterwarnings("ignore::envconf.errors.UnknownVariableWarning")
 def test_config_env_profile_env_file_suffix_and_interpolate_are_configurable(
     env: dict[str, str], workdir: Path
 ) -> None:

@@ -77,6 +77,10 @@ def _settings_parser(name: str, help_text: str, app_args: bool = False) -> argpa
     return parser
 
 
+#: Warnings of the last load, by category name (``check --strict`` fails on some).
+_WARNED: list[str] = []
+
+
 def _load(spec: str, app_args: list[str]) -> Any:
     import warnings
 
@@ -88,6 +92,7 @@ def _load(spec: str, app_args: list[str]) -> Any:
         try:
             return cls.load(argv=app_args)
         finally:
+            _WARNED[:] = [w.category.__name__ for w in caught]
             for warning in caught:
                 log(f"warning: {warning.message}")
 
@@ -119,7 +124,9 @@ def cmd_check(argv: list[str]) -> int:
         "check", "Load and validate the settings; report every problem.", app_args=True
     )
     parser.add_argument(
-        "--strict", action="store_true", help="data directories not on a volume are errors"
+        "--strict",
+        action="store_true",
+        help="data directories not on a volume, and prefixed variables that set no key, are errors",
     )
     parser.add_argument(
         "--format", choices=("text", "json"), default="text", help="json: the result on stdout"
@@ -137,6 +144,9 @@ def cmd_check(argv: list[str]) -> int:
     for finding in findings:
         level = "error" if args.strict else "warning"
         log(f"{level}: {finding}")
+    if args.strict and "UnknownVariableWarning" in _WARNED:
+        log("error: a variable with the prefix sets no key (--strict)")
+        return 1
     if findings and args.strict:
         return 1
     fields = len(type(settings).model_fields)

@@ -128,6 +128,10 @@ def caller_stacklevel() -> int:
     return 1
 
 
+class UnknownVariableWarning(UserWarning):
+    """A variable carries the settings' prefix but names no key (a typo, most likely)."""
+
+
 class SecretOnCommandLineWarning(UserWarning):
     """A secret was passed as a command-line flag, where other processes can read it."""
 

@@ -265,3 +265,14 @@ def test_a_mistyped_option_gets_a_suggestion_and_help_shows_app_args(project: Pa
     assert "--setings: did you mean --settings?" in typo.stderr
     help_text = envconf(project, "explain", "--help")
     assert "usage: envconf explain [options] [-- APP_ARGS...]" in help_text.stdout
+
+
+def test_a_prefixed_variable_that_sets_no_key_warns_and_fails_under_strict(project: Path) -> None:
+    env = {"APP_WROKERS": "3", "APP_CONFIG": "config/app.yaml"}
+    loose = envconf(project, "check", *SETTINGS_FLAG, env=env)
+    assert loose.returncode == 0
+    assert "APP_WROKERS: the variable has the prefix 'APP_' but sets no key" in loose.stderr
+    assert "(did you mean APP_WORKERS?)" in loose.stderr
+    assert "APP_CONFIG" not in loose.stderr  # envconf's own variable
+    strict = envconf(project, "check", *SETTINGS_FLAG, "--strict", env=env)
+    assert strict.returncode == 1

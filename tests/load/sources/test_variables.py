@@ -9,7 +9,7 @@ import pytest
 from pydantic import AliasChoices, BaseModel, Field, SecretStr
 
 import envconf
-from envconf.errors import Problem
+from envconf.errors import Problem, UnknownVariableWarning
 from envconf.load.source import LoadContext
 from envconf.load.sources.variables import EnvSource
 from envconf.load.tree import Leaf, Tree
@@ -54,8 +54,11 @@ def test_values_stay_text_for_scalar_fields() -> None:
     assert tree["workers"] == env_leaf("012", "APP_WORKERS")
 
 
-def test_names_without_the_prefix_and_unknown_names_are_ignored() -> None:
-    assert layer({"WORKERS": "2", "DB__PORT": "1", "APP_WORKRS": "2"}) == ({}, [])
+def test_names_without_the_prefix_are_ignored_and_unknown_prefixed_ones_warned_about() -> None:
+    with pytest.warns(
+        UnknownVariableWarning, match=r"APP_WORKRS: .* \(did you mean APP_WORKERS\?\)"
+    ):
+        assert layer({"WORKERS": "2", "DB__PORT": "1", "APP_WORKRS": "2"}) == ({}, [])
 
 
 def test_names_differing_by_case_are_an_error_naming_both() -> None:
@@ -121,6 +124,7 @@ def test_both_set_is_an_error_and_the_file_is_not_read() -> None:
     assert [p.message for p in problems] == ["both APP_LOG and APP_LOG_FILE are set; set only one"]
 
 
+@pytest.mark.filterwarnings("ignore::envconf.errors.UnknownVariableWarning")
 def test_a_file_variable_for_no_key_is_never_opened() -> None:
     assert layer({"LOG_FILE": "/dev/zero", "APP_NOPE_FILE": "/dev/zero", "PID_FILE": "/x"}) == (
         {},
@@ -135,6 +139,7 @@ def test_an_unreadable_file_is_a_problem_naming_variable_and_path() -> None:
     assert problem.message == "/nonexistent/x: secret file not found"
 
 
+@pytest.mark.filterwarnings("ignore::envconf.errors.UnknownVariableWarning")
 def test_case_sensitive_models_match_names_exactly() -> None:
     class Exact(envconf.Settings):
         model_config = envconf.SettingsConfigDict(

@@ -13,6 +13,7 @@ feed it the variables of one load and add what envconf promises on top:
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable, Mapping
 from typing import Any, NamedTuple
 
@@ -20,7 +21,7 @@ from pydantic.fields import FieldInfo
 from pydantic_settings import DotEnvSettingsSource, EnvSettingsSource, SettingsConfigDict
 from pydantic_settings.sources.utils import parse_env_vars
 
-from envconf.errors import Problem
+from envconf.errors import Problem, UnknownVariableWarning, caller_stacklevel
 from envconf.fileread import FileReadError, FileVariables
 from envconf.load.classinfo import class_cache, class_info
 from envconf.load.source import FileReport, Input, Layer, LoadContext
@@ -365,14 +366,38 @@ class EnvSource(_VariablesLayer, EnvSettingsSource):
     ) -> tuple[list[VarEntry], list[Problem], tuple[FileReport, ...]]:
         norm = self._norm
         suffix = norm(str(self.config.get("file_suffix", "_FILE")))
+        prefix = norm(self.env_prefix)
         wanted: list[VarEntry] = []
+        unknown: list[str] = []
         for name, value in ctx.environ.items():
             n = norm(name)
             if self.names_a_key(n) or (
                 suffix and n.endswith(suffix) and self.names_a_key(n[: -len(suffix)])
             ):
                 wanted.append(VarEntry(name, value, name))
+            elif prefix and n.startswith(prefix):
+                unknown.append(name)
+        if unknown:
+            self._warn_unknown(unknown)
         return wanted, [], ()
+
+    def _warn_unknown(self, names: list[str]) -> None:
+        """Warn about prefixed variables that name no key, with the closest key's variable."""
+        import difflib
+
+        info = class_info(self.settings_cls)
+        own = {self._norm(info.config_env), self._norm(info.profile_env)}  # envconf's own
+        known = list(self._names().fields)
+        for name in sorted(names):
+            if self._norm(name) in own:
+                continue
+            close = difflib.get_close_matches(self._norm(name), known, n=1, cutoff=0.75)
+            hint = f" (did you mean {close[0].upper()}?)" if close else ""
+            warnings.warn(
+                f"{name}: the variable has the prefix {self.env_prefix!r} but sets no key{hint}",
+                UnknownVariableWarning,
+                stacklevel=caller_stacklevel(),
+            )
 
 
 class DotEnvSource(_VariablesLayer, DotEnvSettingsSource):
