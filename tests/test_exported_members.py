@@ -19,6 +19,7 @@ PUBLIC = {
     "SecretOnCommandLineWarning",
     "Settings",
     "SettingsConfigDict",
+    "UnknownVariableWarning",
     "explain",
 }
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from envconf.errors import ConfigError, Problem, SecretOnCommandLineWarning
+from envconf.errors import ConfigError, Problem, SecretOnCommandLineWarning, UnknownVariableWarning
 from envconf.origin import Origin
 
 if TYPE_CHECKING:
@@ -29,6 +29,7 @@ __all__ = [
     "SecretOnCommandLineWarning",
     "Settings",
     "SettingsConfigDict",
+    "UnknownVariableWarning",
     "explain",
 ]
 
