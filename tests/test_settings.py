@@ -738,3 +738,15 @@ def test_a_file_that_fails_to_parse_is_not_followed_by_missing_key_noise(
         Needs.load(env=env)
     assert [p.location for p in exc.value.problems] == ["n.yaml:2"]
     assert "invalid YAML" in exc.value.problems[0].message
+
+
+def test_an_error_in_an_interpolated_value_names_the_variable(
+    env: dict[str, str], workdir: Path
+) -> None:
+    write("config/app.yaml", "workers: ${WORKERS_FROM_ENV}\n")
+    env["WORKERS_FROM_ENV"] = "80a"
+    with pytest.raises(envconf.ConfigError) as exc:
+        load(env)
+    [problem] = exc.value.problems
+    assert problem.location == "config/app.yaml:1"
+    assert problem.message.endswith("(the value came from ${WORKERS_FROM_ENV})")

@@ -39,6 +39,8 @@ class Leaf(NamedTuple):
     origin: Origin
     secret: bool = False
     interpolate: bool = False
+    #: The variables a ``${VAR}`` in a config file took this value from.
+    via: tuple[str, ...] = ()
 
     @property
     def source(self) -> str:

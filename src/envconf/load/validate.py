@@ -78,6 +78,8 @@ def problems_from(error: ValidationError, tree: Tree, info: ClassInfo) -> list[P
             continue
         secret = leaf.secret or any(loc[: len(k)] == k for k in info.secret_keys)
         value = None if secret else _shown(leaf.value)
+        if leaf.via:  # the text was not written in the file: say where it came from
+            message += " (the value came from " + ", ".join(f"${{{v}}}" for v in leaf.via) + ")"
         problems.append(Problem(key, message, leaf.source, leaf.location, value))
     return problems
 

@@ -131,7 +131,7 @@ def test_interpolated_leaves_become_text(tmp_path: Path, index: NameIndex) -> No
     path = tmp_path / "a.yaml"
     path.write_text("name: ${N}\n")
     tree = load_file(str(path), {"N": "012"}, index, interpolation=True, allow_unset=False)
-    assert tree["name"] == Leaf("012", Origin("file", f"{path}:1"))
+    assert tree["name"] == Leaf("012", Origin("file", f"{path}:1"), via=("N",))
 
 
 def test_interpolation_can_be_turned_off(tmp_path: Path, index: NameIndex) -> None:

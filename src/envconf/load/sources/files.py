@@ -14,7 +14,7 @@ from typing import Any, NamedTuple
 
 from envconf.errors import Problem
 from envconf.fileread import MAX_CONFIG_BYTES, FileReadError, FileVariables, read_regular
-from envconf.interpolate import InterpolationError, interpolate, line_of
+from envconf.interpolate import InterpolationError, interpolate, line_of, references
 from envconf.load.classinfo import SECRET_REFERENCE, as_paths, class_info
 from envconf.load.fit import fit
 from envconf.load.merge import merge
@@ -198,7 +198,8 @@ def interpolate_tree(
         if value is not node.value:
             # A value that took text from a VAR_FILE holds a secret, whatever the field.
             from_file = node.secret or len(variables.reads) > read_before
-            tree[key] = node._replace(value=value, interpolate=False, secret=from_file)
+            via = tuple(sorted(references(_text_of(node.value))))
+            tree[key] = node._replace(value=value, interpolate=False, secret=from_file, via=via)
     for key in failed:
         del tree[key]
 
