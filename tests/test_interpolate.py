@@ -136,11 +136,11 @@ COMPOSE_ERROR_VECTORS = [
     ("$FOObar", [("FOObar", NOT_SET.format("FOObar"), 0)]),  # longest name
     ("$foo", [("foo", NOT_SET.format("foo"), 0)]),  # names are case-sensitive
     # ":?" errors when unset or empty, "?" only when unset; the message is the user's
-    ("${UNSET:?boom}", [("UNSET", "boom", 0)]),
-    ("${BAR:?boom}", [("BAR", "boom", 0)]),
-    ("${UNSET?boom}", [("UNSET", "boom", 0)]),
-    ("${UNSET?bar-baz}", [("UNSET", "bar-baz", 0)]),
-    ("${UNSET:?need ${FOO}}", [("UNSET", "need first", 0)]),
+    ("${UNSET:?boom}", [("UNSET", "required variable UNSET is not set: boom", 0)]),
+    ("${BAR:?boom}", [("BAR", "required variable BAR is empty: boom", 0)]),
+    ("${UNSET?boom}", [("UNSET", "required variable UNSET is not set: boom", 0)]),
+    ("${UNSET?bar-baz}", [("UNSET", "required variable UNSET is not set: bar-baz", 0)]),
+    ("${UNSET:?need ${FOO}}", [("UNSET", "required variable UNSET is not set: need first", 0)]),
     ("${UNSET:?}", [("UNSET", NOT_SET.format("UNSET"), 0)]),
     ("${UNSET?}", [("UNSET", NOT_SET.format("UNSET"), 0)]),
     ("${BAR:?}", [("BAR", "required variable BAR is empty", 0)]),
@@ -165,7 +165,10 @@ COMPOSE_ERROR_VECTORS = [
     # issues inside a used word come with the outer one, sorted by offset
     (
         "${UNSET:?missing ${ALSO}}",
-        [("UNSET", "missing ", 0), ("ALSO", NOT_SET.format("ALSO"), 17)],
+        [
+            ("UNSET", "required variable UNSET is not set: missing ", 0),
+            ("ALSO", NOT_SET.format("ALSO"), 17),
+        ],
     ),
 ]
 
@@ -187,7 +190,7 @@ def test_compose_reports_every_issue_at_once_with_offsets_and_lines() -> None:
         ("E", 5),
     ]
     assert [text[i.offset : i.offset + 2] for i in issues] == ["${", "${", "${", "$E"]
-    assert issues[2].message == "set C please"
+    assert issues[2].message == "required variable C is not set: set C please"
 
 
 def test_compose_scanning_resumes_after_a_malformed_reference() -> None:
@@ -213,7 +216,7 @@ def test_compose_allow_unset_still_reports_required_and_malformed() -> None:
     with pytest.raises(InterpolationError) as caught:
         interpolate("${UNSET:?needed} ${ bad}", ENV.get, allow_unset=True)
     assert [i.message for i in caught.value.issues] == [
-        "needed",
+        "required variable UNSET is not set: needed",
         "invalid interpolation format '${ bad}'",
     ]
 
@@ -317,7 +320,7 @@ def test_envsubst_required_operator_is_an_issue_even_without_strict() -> None:
     with pytest.raises(InterpolationError) as caught:
         envsubst("a ${UNSET:?set UNSET} ${EMPTY:?} ${EMPTY?fine}", NGINX_ENV.get)
     assert caught.value.issues == [
-        InterpolationIssue("UNSET", "set UNSET", 2),
+        InterpolationIssue("UNSET", "required variable UNSET is not set: set UNSET", 2),
         InterpolationIssue("EMPTY", "required variable EMPTY is empty", 22),
     ]
 
@@ -365,7 +368,8 @@ def test_error_message_names_every_issue() -> None:
     with pytest.raises(InterpolationError) as caught:
         interpolate("${A:?set A} ${B} ${ c}", NOTHING.get)
     assert str(caught.value) == (
-        "A: set A; required variable B is not set; invalid interpolation format '${ c}'"
+        "required variable A is not set: set A; required variable B is not set;"
+        " invalid interpolation format '${ c}'"
     )
 
 

@@ -11,11 +11,16 @@ from envconf.fileread import FileVariables
 from envconf.templating import TemplateFailed, render_envsubst, render_jinja
 
 
+def _variable(message: str) -> str:
+    """The variable a template problem names: ``VAR: ...`` or ``required variable VAR ...``."""
+    if message.startswith("required variable "):
+        return message.split()[2]
+    return message.partition(":")[0]
+
+
 def lines_and_names(failed: TemplateFailed) -> list[tuple[int, str]]:
     """(line, variable) of each problem: located ``t.j2:LINE``, message ``VAR: ...``."""
-    return [
-        (int(p.location.rpartition(":")[2]), p.message.partition(":")[0]) for p in failed.problems
-    ]
+    return [(int(p.location.rpartition(":")[2]), _variable(p.message)) for p in failed.problems]
 
 
 def jinja(text: str, env: dict[str, str], **extra: object) -> str:

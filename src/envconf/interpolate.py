@@ -291,11 +291,10 @@ class _Expander:
         missing = value is None or (op[0] == ":" and value == "")
         kind = op[-1]
         if kind == "?" and missing:
-            message = self.expand(word, close, evaluate=True, depth=depth + 1)
-            if not message:
-                message = (
-                    f"required variable {name} {'is not set' if value is None else 'is empty'}"
-                )
+            given = self.expand(word, close, evaluate=True, depth=depth + 1)
+            state = "is not set" if value is None else "is empty"
+            # As compose-go says it: the variable is always named, then the user's message.
+            message = f"required variable {name} {state}" + (f": {given}" if given else "")
             self._issue(name, message, at)
             return "", resume
         # "-" uses the word when the value is missing, "+" when it is present.

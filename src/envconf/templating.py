@@ -38,7 +38,8 @@ class TemplateFailed(Exception):
 
 def template_problem(template: str, line: int, message: str, variable: str = "") -> Problem:
     """A problem located at ``template:line``, naming the variable when there is one."""
-    text = f"{variable}: {message}" if variable else message
+    named = variable and not message.startswith(f"required variable {variable} ")
+    text = f"{variable}: {message}" if named else message
     return Problem("", text, "", f"{template}:{line}")
 
 

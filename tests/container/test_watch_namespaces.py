@@ -155,7 +155,8 @@ def test_a_broken_change_keeps_the_old_file_and_the_app_running(volume: ConfigMa
         result = jail.finish()
     assert result.returncode == 5
     assert lines(jail, "HUP") == []
-    assert f"{volume.root}/app.conf.tmpl:1: NOT_SET: must be set" in result.stderr
+    message = "required variable NOT_SET is not set: must be set"
+    assert f"{volume.root}/app.conf.tmpl:1: {message}" in result.stderr
 
 
 def test_sigterm_to_pid_1_reaches_the_app_and_its_status_passes_through(

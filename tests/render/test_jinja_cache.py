@@ -14,10 +14,15 @@ from envconf.render.jinja_cache import SUFFIX, JinjaCache
 from envconf.templating import TemplateFailed, jinja_environment, render_jinja
 
 
+def _variable(message: str) -> str:
+    """The variable a template problem names: ``VAR: ...`` or ``required variable VAR ...``."""
+    if message.startswith("required variable "):
+        return message.split()[2]
+    return message.partition(":")[0]
+
+
 def lines_and_names(failed: TemplateFailed) -> list[tuple[int, str]]:
-    return [
-        (int(p.location.rpartition(":")[2]), p.message.partition(":")[0]) for p in failed.problems
-    ]
+    return [(int(p.location.rpartition(":")[2]), _variable(p.message)) for p in failed.problems]
 
 
 TEXT = "port={{ PORT }}\n{{ MISSING | default('d') }}\n"

@@ -91,7 +91,7 @@ def test_a_broken_change_keeps_the_old_file_and_the_app(site: Path) -> None:
         assert stop(envconf) == 7
     stderr = "".join(envconf.stderr)
     assert "the previous files stay and the app keeps running" in stderr
-    assert "app.conf.tmpl:1: NOT_SET: is required" in stderr
+    assert "app.conf.tmpl:1: required variable NOT_SET is not set: is required" in stderr
     assert reloads(envconf) == ["SIGHUP greeting=hi!"]
 
 
