@@ -128,3 +128,21 @@ def test_cli_app_runs_an_envconf_settings_class() -> None:
     settings = CliApp.run(Cli, cli_args=["--workers", "5"])
     assert settings.workers == 5
     assert envconf.explain(settings)["workers"].source == "cli"
+
+
+def test_a_settings_class_is_not_kept_alive_by_envconf() -> None:
+    import gc
+    import weakref
+
+    def make() -> weakref.ref[type[envconf.Settings]]:
+        class Temporary(envconf.Settings):
+            model_config = envconf.SettingsConfigDict(secrets_dir=None)
+            workers: int = 1
+
+        Temporary.load(env={"WORKERS": "2"})
+        envconf.explain(Temporary.load(env={}))
+        return weakref.ref(Temporary)
+
+    ref = make()
+    gc.collect()
+    assert ref() is None  # what envconf derives lives on the class, not in a global cache
