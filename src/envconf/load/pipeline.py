@@ -30,9 +30,9 @@ from envconf.load.classinfo import ClassInfo, class_info
 from envconf.load.merge import beneath
 from envconf.load.source import Layer, LoadContext, Source
 from envconf.load.sources.argv import ArgvSource
+from envconf.load.sources.env import DotEnvSource, EnvSource
 from envconf.load.sources.foreign import ForeignSource, state_name
 from envconf.load.sources.secrets import SecretsDirSource
-from envconf.load.sources.variables import DotEnvSource, EnvSource
 from envconf.load.tree import Tree, iter_leaves, plain
 from envconf.redact import Redactor
 

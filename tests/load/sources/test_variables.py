@@ -11,7 +11,7 @@ from pydantic import AliasChoices, BaseModel, Field, SecretStr
 import envconf
 from envconf.errors import Problem, UnknownVariableWarning
 from envconf.load.source import LoadContext
-from envconf.load.sources.variables import EnvSource
+from envconf.load.sources.env import EnvSource
 from envconf.load.tree import Leaf, Tree
 from envconf.origin import Origin
 

@@ -13,24 +13,23 @@ feed it the variables of one load and add what envconf promises on top:
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Iterable, Mapping
 from typing import Any, NamedTuple
 
 from pydantic.fields import FieldInfo
-from pydantic_settings import DotEnvSettingsSource, EnvSettingsSource, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 from pydantic_settings.sources.utils import parse_env_vars
 
-from envconf.errors import Problem, UnknownVariableWarning, caller_stacklevel
+from envconf.errors import Problem
 from envconf.fileread import FileReadError, FileVariables
 from envconf.load.classinfo import class_cache, class_info
 from envconf.load.source import FileReport, Input, Layer, LoadContext
-from envconf.load.sources.dotenv import VarEntry, read_env_files
+from envconf.load.sources.dotenv import VarEntry
 from envconf.load.tree import Path, from_values
 from envconf.origin import Origin
 from envconf.text import is_utf8
 
-__all__ = ["DotEnvSource", "EnvSource", "VarEntry"]
+__all__ = ["VarEntry", "VariablesLayer"]
 
 
 class _Resolved(NamedTuple):
@@ -51,7 +50,7 @@ class _Names(NamedTuple):
     by_key: dict[str, list[str]]
 
 
-class _VariablesLayer:
+class VariablesLayer:
     """What the ``env`` and ``dotenv`` layers add to pydantic-settings' env sources."""
 
     name = "env"
@@ -354,70 +353,3 @@ class _VariablesLayer:
 def _child_keys(spec: Any) -> list[tuple[str, Any]]:
     """Every name a child of a model spec answers to: its field name and its aliases."""
     return [(key, spec.children[name]) for key, name in spec.by_key.items()]
-
-
-class EnvSource(_VariablesLayer, EnvSettingsSource):
-    """The ``env`` layer: the load's environment variables."""
-
-    name = "env"
-
-    def _entries(
-        self, ctx: LoadContext
-    ) -> tuple[list[VarEntry], list[Problem], tuple[FileReport, ...]]:
-        norm = self._norm
-        suffix = norm(str(self.config.get("file_suffix", "_FILE")))
-        prefix = norm(self.env_prefix)
-        wanted: list[VarEntry] = []
-        unknown: list[str] = []
-        for name, value in ctx.environ.items():
-            n = norm(name)
-            if self.names_a_key(n) or (
-                suffix and n.endswith(suffix) and self.names_a_key(n[: -len(suffix)])
-            ):
-                wanted.append(VarEntry(name, value, name))
-            elif prefix and n.startswith(prefix):
-                unknown.append(name)
-        if unknown:
-            self._warn_unknown(unknown)
-        return wanted, [], ()
-
-    def _warn_unknown(self, names: list[str]) -> None:
-        """Warn about prefixed variables that name no key, with the closest key's variable."""
-        import difflib
-
-        info = class_info(self.settings_cls)
-        own = {self._norm(info.config_env), self._norm(info.profile_env)}  # envconf's own
-        known = list(self._names().fields)
-        for name in sorted(names):
-            if self._norm(name) in own:
-                continue
-            close = difflib.get_close_matches(self._norm(name), known, n=1, cutoff=0.75)
-            hint = f" (did you mean {close[0].upper()}?)" if close else ""
-            warnings.warn(
-                f"{name}: the variable has the prefix {self.env_prefix!r} but sets no key{hint}",
-                UnknownVariableWarning,
-                stacklevel=caller_stacklevel(),
-            )
-
-
-class DotEnvSource(_VariablesLayer, DotEnvSettingsSource):
-    """The ``dotenv`` layer: ``.env`` files named by ``env_file`` (python-dotenv syntax)."""
-
-    name = "dotenv"
-
-    def _entries(
-        self, ctx: LoadContext
-    ) -> tuple[list[VarEntry], list[Problem], tuple[FileReport, ...]]:
-
-        return read_env_files(
-            self.env_file,
-            self.env_file_depth,
-            self.env_file_encoding,
-            ctx.environ,
-            self.is_secret_variable,
-        )
-
-    def __call__(self) -> dict[str, Any]:
-        if not self.env_vars:
-            return {}  # no file: nothing to interpret (pydantic-settings would walk every field)
-        return super().__call__()
