@@ -46,7 +46,11 @@ class EnvSource(VariablesLayer, EnvSettingsSource):
         return wanted, [], ()
 
     def _warn_unknown(self, names: list[str]) -> None:
-        """Warn about prefixed variables that name no key, with the closest key's variable."""
+        """Warn about prefixed variables that name no key but look like one (a typo).
+
+        A prefixed variable far from every key is left alone: orchestrators add their own
+        (Kubernetes' ``APP_SERVICE_HOST`` for a service named ``app``).
+        """
         import difflib
 
         info = class_info(self.settings_cls)
@@ -56,9 +60,11 @@ class EnvSource(VariablesLayer, EnvSettingsSource):
             if self._norm(name) in own:
                 continue
             close = difflib.get_close_matches(self._norm(name), known, n=1, cutoff=0.75)
-            hint = f" (did you mean {close[0].upper()}?)" if close else ""
+            if not close:
+                continue
             warnings.warn(
-                f"{name}: the variable has the prefix {self.env_prefix!r} but sets no key{hint}",
+                f"{name}: the variable has the prefix {self.env_prefix!r} but sets no key"
+                f" (did you mean {close[0].upper()}?)",
                 UnknownVariableWarning,
                 stacklevel=caller_stacklevel(),
             )
