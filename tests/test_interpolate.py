@@ -108,8 +108,9 @@ COMPOSE_VECTORS = [
     ("${UNSET:-$$FOO}", "$FOO"),
     ("${UNSET:-line1\nline2}", "line1\nline2"),
     ("${UNSET:-x} and ${FOO}", "x and first"),
-    # only "${" opens a brace, as in compose-go and the shell: "{x" is the word, "y}" text
-    ("${UNSET:-{x}y}", "{xy}"),
+    # braces in a word nest, as compose-go pairs them (bash would give "{xy}")
+    ("${UNSET:-{x}y}", "{x}y"),
+    ("${UNSET:-$${x}}", "${x}"),
     # defaults are expanded only when used
     ("${FOO:-${UNSET}}", "first"),
     ("${FOO:-${UNSET:?boom}}", "first"),
@@ -238,6 +239,147 @@ def test_compose_nesting_has_a_limit_instead_of_a_recursion_error() -> None:
         interpolate(text, NOTHING.get)
     assert [i.message for i in caught.value.issues] == ["interpolation is nested too deeply"]
     assert interpolate("${A:-" * 20 + "x" + "}" * 20, NOTHING.get) == "x"
+
+
+# -- compose-go's template_test.go, every vector, in both engines ---------------------------
+#
+# The vectors of compose-go's own template/template_test.go (read in its current form), with
+# its mapping. Each row is (template, Compose-mode result, envsubst-mode result): the two
+# engines differ only where the envsubst engine follows GNU envsubst (an unset variable
+# stays as written, "$$" is not an escape, malformed text is copied). Compose mode is run
+# with allow_unset, as Compose itself substitutes "" (and warns) for an unset variable.
+
+GO_ENV: dict[str, str] = {"FOO": "first", "BAR": "", "JSON": '{"json":2}'}
+
+COMPOSE_GO_VALUES = [
+    # TestEscaped, TestSubstituteNoMatch, TestNonBraced
+    ("$${foo}", "${foo}", "$${foo}"),
+    ("foo", "foo", "foo"),
+    ("$FOO-bar", "first-bar", "first-bar"),
+    # TestUnescaped
+    ("a $ string", "a $ string", "a $ string"),
+    ("^REGEX$", "^REGEX$", "^REGEX$"),
+    ("$}", "$}", "$}"),
+    ("$", "$", "$"),
+    # TestNoValueNoDefault, TestValueNoDefault
+    ("This ${missing} var", "This  var", "This ${missing} var"),
+    ("This ${BAR} var", "This  var", "This  var"),
+    ("This $FOO var", "This first var", "This first var"),
+    ("This ${FOO} var", "This first var", "This first var"),
+    # TestNoValueWithDefault, soft and hard defaults
+    ("ok ${missing:-def}", "ok def", "ok def"),
+    ("ok ${missing-def}", "ok def", "ok def"),
+    ("ok ${BAR:-def}", "ok def", "ok def"),
+    ("ok ${FOO:-def}", "ok first", "ok first"),
+    ("ok ${BAR-def}", "ok ", "ok "),
+    # TestPresentValue*
+    ("ok ${UNSET_VAR:+presence_value}", "ok ", "ok "),
+    ("ok ${UNSET_VAR+presence_value}", "ok ", "ok "),
+    ("ok ${FOO:+presence_value}", "ok presence_value", "ok presence_value"),
+    ("ok ${FOO+presence_value}", "ok presence_value", "ok presence_value"),
+    ("ok ${BAR+presence_value}", "ok presence_value", "ok presence_value"),
+    ("ok ${BAR:+presence_value}", "ok ", "ok "),
+    # TestNonAlphanumericDefault
+    ("ok ${BAR:-/non:-alphanumeric}", "ok /non:-alphanumeric", "ok /non:-alphanumeric"),
+    # TestInterpolationExternalInterference
+    ("-ok ${BAR:-defaultValue}", "-ok defaultValue", "-ok defaultValue"),
+    ("+ok ${UNSET:-${BAR-defaultValue}}", "+ok ", "+ok "),
+    ("-ok ${FOO:-defaultValue}", "-ok first", "-ok first"),
+    (":-ok ${UNSET-defaultValue}", ":-ok defaultValue", ":-ok defaultValue"),
+    (":-ok ${BAR-defaultValue}", ":-ok ", ":-ok "),
+    (":?ok ${BAR-defaultValue}", ":?ok ", ":?ok "),
+    (":?ok ${BAR:-defaultValue}", ":?ok defaultValue", ":?ok defaultValue"),
+    (":+ok ${BAR:-defaultValue}", ":+ok defaultValue", ":+ok defaultValue"),
+    ("+ok ${BAR-defaultValue}", "+ok ", "+ok "),
+    ("?ok ${BAR:-defaultValue}", "?ok defaultValue", "?ok defaultValue"),
+    # TestDefaultsWithNestedExpansion
+    ("ok ${UNSET_VAR-$FOO}", "ok first", "ok first"),
+    ("ok ${UNSET_VAR-${FOO}}", "ok first", "ok first"),
+    ("ok ${UNSET_VAR-${FOO} ${FOO}}", "ok first first", "ok first first"),
+    ("ok ${BAR:-$FOO}", "ok first", "ok first"),
+    ("ok ${BAR:-${FOO}}", "ok first", "ok first"),
+    ("ok ${BAR:-${FOO} ${FOO}}", "ok first first", "ok first first"),
+    ("ok ${BAR+$FOO}", "ok first", "ok first"),
+    ("ok ${BAR+$FOO ${FOO:+second}}", "ok first second", "ok first second"),
+    # TestDefaultsForMandatoryVariables
+    ("ok ${FOO:?err}", "ok first", "ok first"),
+    ("ok ${FOO?err}", "ok first", "ok first"),
+    ("ok ${BAR?err}", "ok ", "ok "),
+    # TestPrecedence (the values)
+    ("${UNSET_VAR-myerror?msg}", "myerror?msg", "myerror?msg"),
+    ("${FOO?bar-baz}", "first", "first"),
+    (
+        "${BAR:-default_value_for_empty_var}",
+        "default_value_for_empty_var",
+        "default_value_for_empty_var",
+    ),
+    (
+        "${UNSET_VAR-default_value_for_unset_var}",
+        "default_value_for_unset_var",
+        "default_value_for_unset_var",
+    ),
+    # TestSubstitutionFunctionChoice: the first operator after the name is the operator
+    ("${UNSET:-value}", "value", "value"),
+    ("${UNSET-va:-lu:?e}", "va:-lu:?e", "va:-lu:?e"),
+    ("${UNSET-va+lu?e}", "va+lu?e", "va+lu?e"),
+    ("${UNSET-va?lu+e}", "va?lu+e", "va?lu+e"),
+    ("${FOO:+va:?lu:-e}", "va:?lu:-e", "va:?lu:-e"),
+    ("${FOO+va:+lue}", "va:+lue", "va:+lue"),
+    ("${FOO+va?lu-e}", "va?lu-e", "va?lu-e"),
+    ("${FOO+va-lu?e}", "va-lu?e", "va-lu?e"),
+    # TestNoValueWithCurlyBracesDefault, TestValueWithCurlyBracesDefault
+    ('ok ${missing:-{"json":1}}', 'ok {"json":1}', 'ok {"json":1}'),
+    ('ok ${missing-{"json":1}}', 'ok {"json":1}', 'ok {"json":1}'),
+    ('ok ${JSON:-{"json":1}}', 'ok {"json":2}', 'ok {"json":2}'),
+    ('ok ${JSON-{"json":1}}', 'ok {"json":2}', 'ok {"json":2}'),
+]
+
+
+@pytest.mark.parametrize(("text", "composed", "substituted"), COMPOSE_GO_VALUES)
+def test_compose_go_vector_in_both_engines(text: str, composed: str, substituted: str) -> None:
+    assert interpolate(text, GO_ENV.get, allow_unset=True) == composed
+    assert envsubst(text, GO_ENV.get) == substituted
+
+
+# (template, variable, the user's reason): compose-go says "required variable V is missing a
+# value: reason"; envconf says whether it is unset or empty, then the same reason.
+COMPOSE_GO_REQUIRED = [
+    ("not ok ${UNSET_VAR:?Mandatory Variable Unset}", "UNSET_VAR", "Mandatory Variable Unset"),
+    ("not ok ${BAR:?Mandatory Variable Empty}", "BAR", "Mandatory Variable Empty"),
+    ("not ok ${UNSET_VAR:?}", "UNSET_VAR", ""),
+    ("not ok ${UNSET_VAR?Mandatory Variable Unset}", "UNSET_VAR", "Mandatory Variable Unset"),
+    ("not ok ${UNSET_VAR?}", "UNSET_VAR", ""),
+    ("not ok ${UNSET_VAR:?Mandatory Variable ${FOO}}", "UNSET_VAR", "Mandatory Variable first"),
+    ("not ok ${UNSET_VAR?Mandatory Variable ${FOO}}", "UNSET_VAR", "Mandatory Variable first"),
+    ("${UNSET_VAR?bar-baz}", "UNSET_VAR", "bar-baz"),
+    ("${UNSET_VAR:?val?ue}", "UNSET_VAR", "val?ue"),
+    ("${UNSET_VAR?val:?ue}", "UNSET_VAR", "val:?ue"),
+    ("${UNSET_VAR?va-lu+e:?e}", "UNSET_VAR", "va-lu+e:?e"),
+]
+
+
+@pytest.mark.parametrize(("text", "name", "reason"), COMPOSE_GO_REQUIRED)
+@pytest.mark.parametrize("engine", ["compose", "envsubst"])
+def test_compose_go_required_vector_in_both_engines(
+    engine: str, text: str, name: str, reason: str
+) -> None:
+    with pytest.raises(InterpolationError) as caught:
+        if engine == "compose":
+            interpolate(text, GO_ENV.get, allow_unset=True)
+        else:
+            envsubst(text, GO_ENV.get)
+    (issue,) = caught.value.issues
+    state = "is empty" if name in GO_ENV else "is not set"
+    assert issue.variable == name
+    assert issue.message == f"required variable {name} {state}" + (f": {reason}" if reason else "")
+
+
+@pytest.mark.parametrize("text", ["${", "${}", "${ }", "${ foo}", "${foo }", "${foo!}"])
+def test_compose_go_invalid_vector_in_both_engines(text: str) -> None:
+    """compose-go's TestInvalid: an error in Compose mode, text as GNU envsubst leaves it."""
+    with pytest.raises(InterpolationError, match="invalid interpolation format"):
+        interpolate(text, GO_ENV.get, allow_unset=True)
+    assert envsubst(text, GO_ENV.get) == text
 
 
 # -- envsubst mode --------------------------------------------------------------------------

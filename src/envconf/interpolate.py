@@ -14,14 +14,14 @@ Semantics shared by both modes:
 - A value is never expanded again (single pass), so an env value cannot inject references.
 - ``${VAR:-x}`` / ``${VAR-x}`` / ``${VAR:+x}`` / ``${VAR+x}`` / ``${VAR:?x}`` / ``${VAR?x}``
   follow the Compose specification; the word after the operator may hold references and
-  nested braces, and it is expanded only when it is used.
+  balanced braces (``${JSON:-{"a":1}}``, as compose-go pairs them), and it is expanded
+  only when it is used.
 - Every problem in a text is collected and raised once, as :class:`InterpolationError`.
 
 Where Compose mode departs from compose-go, on purpose: an unset variable without a
 default is an error unless ``allow_unset`` (Compose warns and uses ""); a ``$`` that starts
 no reference is text, not an error (``$(id)``, ``$ 5``); a default is expanded only when
-used (compose-go expands it first, so ``${SET:-${X:?}}`` fails there); a ``$$`` in a
-default escapes a ``{`` after it; a malformed reference in an unused default is still
+used (compose-go expands it first, so ``${SET:-${X:?}}`` fails there); a malformed reference in an unused default is still
 reported (a template error should not depend on the environment).
 """
 
@@ -57,10 +57,9 @@ _COMPOSE_SPECIAL = re.compile(rf"\$(?:(\$)|\{{(?!{_NAME}\}})(?:({_NAME})(:?[-+?]
 _ENVSUBST_SPECIAL = re.compile(rf"\$\{{({_NAME})(:?[-+?])")
 # Every name right after "$" or "${": a superset of what either mode looks up.
 _REFERENCE = re.compile(rf"\$\{{?({_NAME})")
-# Brace tokens for pairing "${" with its "}": in Compose mode "$$" is an escape, so the
-# "{" of "$${" opens nothing; GNU envsubst has no escape.
-_BRACES_COMPOSE = re.compile(r"\$[${]|\}")
-_BRACES_ENVSUBST = re.compile(r"\$\{|\}")
+# Braces for pairing "${" with its "}": every "{" in an operator's word opens, as in
+# compose-go (so "${JSON:-{"json":1}}" has the word '{"json":1}'); the shell pairs only "${".
+_BRACES = re.compile(r"[{}]")
 
 # Deep enough for any real template, shallow enough to stay far from the recursion limit.
 _MAX_DEPTH = 64
@@ -189,7 +188,6 @@ class _Expander:
         self.strict = strict
         self.issues: list[InterpolationIssue] = []
         self._special = _COMPOSE_SPECIAL if compose else _ENVSUBST_SPECIAL
-        self._braces = _BRACES_COMPOSE if compose else _BRACES_ENVSUBST
         self._pairs: dict[int, int] | None = None
         self._accepted: dict[str, bool] = {}
         self._base = 0  # offset of the stretch _replace_plain is working on
@@ -341,20 +339,20 @@ class _Expander:
     def _closing_brace(self, at: int) -> int | None:
         """Return the offset of the ``}`` that closes the ``${`` at ``at``, or None.
 
-        Only ``${`` opens (as in compose-go and the shell, a bare ``{`` in a default is
-        text). The usual word is a few characters, so scan forward from ``at``; the first
+        Braces nest: a bare ``{`` in a word opens too, as compose-go pairs them (the shell
+        does not: bash gives ``{"json":2}}`` for ``${JSON:-{"json":1}}``). The usual word is a few characters, so scan forward from ``at``; the first
         time that runs off the end, pair every brace of the text at once, so unterminated
         references cannot make a long text quadratic.
         """
         if self._pairs is not None:
             return self._pairs.get(at)
         depth = 0
-        for brace in self._braces.finditer(self.text, at):
+        for brace in _BRACES.finditer(self.text, at):
             if brace[0] == "}":
                 depth -= 1
                 if depth == 0:
                     return brace.start()
-            elif brace[0] == "${":
+            else:
                 depth += 1
         self._pairs = self._pair_all()
         return None
@@ -362,10 +360,10 @@ class _Expander:
     def _pair_all(self) -> dict[int, int]:
         pairs: dict[int, int] = {}
         stack: list[int] = []
-        for brace in self._braces.finditer(self.text):
+        for brace in _BRACES.finditer(self.text):
             if brace[0] == "}":
                 if stack:
                     pairs[stack.pop()] = brace.start()
-            elif brace[0] == "${":
+            else:
                 stack.append(brace.start())
         return pairs
