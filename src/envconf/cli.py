@@ -202,6 +202,38 @@ def cmd_dotenv(argv: list[str]) -> int:
     return 0
 
 
+def cmd_diff(argv: list[str]) -> int:
+    """``envconf diff``: two environments' settings side by side; exit 1 when they differ."""
+    import os
+
+    own, app_args = _split_app_args(argv)
+    parser = _settings_parser(
+        "diff", "Compare the effective settings of two environments key by key.", app_args=True
+    )
+    side = "given twice: left, then right; once: the same for both sides"
+    parser.add_argument("--profile", action="append", default=[], metavar="NAME", help=side)
+    parser.add_argument("--env-file", action="append", default=[], metavar="FILE", help=side)
+    parser.add_argument(
+        "--config", action="append", default=[], metavar="FILE[,FILE...]", help=side
+    )
+    parser.add_argument("--format", choices=("text", "json", "markdown"), default="text")
+    parser.add_argument("--all", action="store_true", help="show every key, not only differences")
+    args = parser.parse_args(own)
+    from envconf.tools.diff import compare, diff_json, diff_markdown, diff_text
+    from envconf.tools.sides import load_sides, side_specs
+    from envconf.tools.target import import_settings_class
+
+    specs = side_specs(args.profile, args.env_file, args.config)
+    cls = import_settings_class(args.settings)
+    (left, right), warned = load_sides(cls, specs, app_args, os.environ)
+    for warning in warned:
+        log(f"warning: {warning}")
+    diff = compare(left, right)
+    write = {"text": diff_text, "json": diff_json, "markdown": diff_markdown}[args.format]
+    sys.stdout.write(write(diff, args.all))
+    return 0 if diff.equal else 1
+
+
 def cmd_render(argv: list[str]) -> int:
     """``envconf render``: delegated to the renderer (which avoids importing pydantic)."""
     from envconf.render.command import main as render_main
@@ -215,6 +247,7 @@ COMMANDS: dict[str, Callable[[list[str]], int]] = {
     "check": cmd_check,
     "docs": cmd_docs,
     "dotenv": cmd_dotenv,
+    "diff": cmd_diff,
 }
 
 USAGE = """usage: envconf COMMAND [options]
@@ -225,6 +258,7 @@ commands:
   check    load and validate the settings
   docs     write a Markdown reference of the settings
   dotenv   write a commented .env.example
+  diff     compare two environments' effective settings key by key
 
 Run 'envconf COMMAND --help' for a command's options; 'envconf --version' for the version.
 A command's --settings defaults to ENVCONF_SETTINGS, as render's does.
