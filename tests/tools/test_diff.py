@@ -311,6 +311,10 @@ def test_profiles_and_config_sets(workdir: Path) -> None:
     (left, right), _ = load_sides(App, specs, [], {"APP_CONFIG": "absent.yaml"})
     assert (left.settings.name, right.settings.name) == ("app", "other")
     assert right.label == "app.yaml,other.yaml"
+    # --config '' is a side with no config file at all
+    (left, right), _ = load_sides(App, side_specs([], [], ["", "other.yaml"]), [], {})
+    assert (left.settings.name, right.settings.name) == ("app", "other")
+    assert left.label == "no config files"
 
 
 def test_a_side_that_fails_is_named_with_every_problem(workdir: Path) -> None:

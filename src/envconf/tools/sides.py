@@ -151,18 +151,29 @@ def load_side(
         env.update(values)
     if spec.profile is not None:
         env[info.profile_env] = spec.profile
-    if spec.config is not None:
-        env.pop(info.config_env, None)  # --config replaces the list, as the app's own flag does
+    config_files: tuple[str, ...] | None = None
+    if spec.config:
+        # Named through <config_env> so that, like the app's own --config, every file must
+        # exist and the configured list is replaced.
+        env[info.config_env] = ",".join(spec.config)
+    elif spec.config is not None:  # --config '': no config file at all
+        env.pop(info.config_env, None)
+        config_files = ()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            settings = cls.load(argv=list(app_args), env=env, config_files=spec.config)
+            settings = cls.load(argv=list(app_args), env=env, config_files=config_files)
         except ConfigError as exc:
+            if exc.exit_code != ConfigError.exit_code:
+                raise  # the app's own arguments (both sides') are malformed: a usage error
             raise ConfigError([*problems, *exc.problems]) from None
         finally:
             said = [str(w.message) for w in caught]
     if problems:
         raise ConfigError(problems)
+    report = settings._envconf_report
+    for missing in (f for f in (report.files if report else ()) if f.note.startswith("profile")):
+        said.append(f"{missing.path}: {missing.note}")  # a typo'd profile reads no file
     return Side(label, describe(spec), settings, where), said
 
 
@@ -186,6 +197,8 @@ def load_sides(
         try:
             side, warned = load_side(cls, spec, names[at], app_args, environ)
         except ConfigError as exc:
+            if exc.exit_code != ConfigError.exit_code:
+                raise
             failures.append((title, exc))
             continue
         loaded.append(side)
