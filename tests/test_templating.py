@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from envconf.fileread import FileVariables
-from envconf.templating import TemplateFailed, render_envsubst, render_jinja
+from envconf.templating import TemplateFailed, jinja_line_map, render_envsubst, render_jinja
 
 
 def _variable(message: str) -> str:
@@ -95,3 +95,41 @@ def test_envsubst_respects_the_filter_and_strict_mode() -> None:
     with pytest.raises(TemplateFailed) as info:
         render_envsubst("$host\n${NOPE}\n", "t", FileVariables({}), strict=True)
     assert lines_and_names(info.value) == [(2, "NOPE")]
+
+
+def line_map(text: str, env: dict[str, str] | None = None) -> tuple[str, list[int]]:
+    variables = FileVariables(env or {})
+    rendered = render_jinja(text, "t.j2", variables)
+    return rendered, jinja_line_map(text, "t.j2", variables, rendered)
+
+
+def test_each_output_line_maps_to_the_template_line_that_wrote_it() -> None:
+    text = (
+        "name: a\n"  # 1
+        "users:\n"  # 2
+        "{% for u in ['x', 'y'] %}\n"  # 3
+        "  - {{ u }}\n"  # 4
+        "{% endfor %}\n"  # 5
+        "port: {{ P }}\n"  # 6
+        "level: debug\n"  # 7
+    )
+    rendered, lines = line_map(text, {"P": "80"})
+    out = rendered.split("\n")
+    assert out[:7] == ["name: a", "users:", "", "  - x", "", "  - y", ""]
+    assert lines[: len(out)] == [1, 2, 3, 4, 5, 4, 5, 6, 7, 8]
+    assert out[7] == "port: 80" and lines[7] == 6
+    assert out[8] == "level: debug" and lines[8] == 7
+
+
+def test_a_multi_line_value_stays_on_its_expression_line_and_whitespace_control_counts() -> None:
+    text = "a: |\n  {{ V | indent(2) }}\nb: 1\n{%- if true %}\nc: 2\n{% endif %}\n"
+    rendered, lines = line_map(text, {"V": "one\ntwo"})
+    assert rendered.split("\n") == ["a: |", "  one", "  two", "b: 1", "c: 2", "", ""]
+    assert lines == [1, 2, 2, 3, 5, 6, 7]
+
+
+def test_a_filter_over_captured_text_falls_back_to_output_lines() -> None:
+    text = "{% filter upper %}\na: 1\n{% endfilter %}\n{% set x %}ab{% endset %}n: {{ x|length }}\n"
+    rendered, lines = line_map(text)
+    assert "n: 2" in rendered  # the marks never reach what the template computes
+    assert lines == list(range(1, rendered.count("\n") + 2))

@@ -133,7 +133,73 @@ def render_jinja(
     Raises:
         TemplateFailed: every problem found, located.
     """
-    environment = jinja_environment()
+    return _render_jinja(jinja_environment(), text, template, variables, extra, cache)
+
+
+# A line mark: private-use characters around a template line number, put in front of
+# every line of the template's literal text (never in a value), stripped after rendering.
+_MARK = re.compile("\ue000([0-9]+)\ue001")
+_MARKING: ImmutableSandboxedEnvironment | None = None
+
+
+def jinja_line_map(text: str, template: str, variables: FileVariables, rendered: str) -> list[int]:
+    """The template line each line of ``rendered`` was written on (a ``.j2`` config file).
+
+    The template is rendered again with a mark in front of every line of its literal
+    text; a line of output takes the first mark on it, or the last one before it (a
+    multi-line value belongs to its expression's line). When the marked output does not
+    strip back to ``rendered`` (a filter over captured text saw the marks), or the
+    template cannot be rendered again, each line is its own number, as before.
+    """
+    identity = list(range(1, rendered.count("\n") + 2))
+    try:
+        marked = _render_jinja(_marking_environment(), text, template, variables, None, None)
+    except TemplateFailed:
+        return identity
+    lines: list[int] = []
+    plain: list[str] = []
+    current = 1
+    for line in marked.split("\n"):
+        first = _MARK.search(line)
+        if first is not None:
+            current = int(first[1])
+        lines.append(current)
+        plain.append(_MARK.sub("", line))
+    return lines if "\n".join(plain) == rendered else identity
+
+
+def _marking_environment() -> ImmutableSandboxedEnvironment:
+    global _MARKING
+    if _MARKING is None:
+        from jinja2.ext import Extension
+        from jinja2.lexer import Token, TokenStream
+
+        class LineMarks(Extension):
+            """Marks every line of literal text with its template line."""
+
+            def filter_stream(self, stream: TokenStream) -> Any:
+                for token in stream:
+                    if token.type != "data":
+                        yield token
+                        continue
+                    parts = token.value.split("\n")
+                    value = "\n".join(
+                        f"\ue000{token.lineno + n}\ue001{part}" for n, part in enumerate(parts)
+                    )
+                    yield Token(token.lineno, "data", value)
+
+        _MARKING = jinja_environment().overlay(extensions=[LineMarks])
+    return _MARKING
+
+
+def _render_jinja(
+    environment: ImmutableSandboxedEnvironment,
+    text: str,
+    template: str,
+    variables: FileVariables,
+    extra: Mapping[str, Any] | None,
+    cache: JinjaCache | None,
+) -> str:
     cached = cache.get(text) if cache is not None else None
     code: Any = None
     ast: Any = None

@@ -235,3 +235,44 @@ def test_a_mapping_merged_from_two_files_names_the_later_file(tmp_path: Path) ->
     origin = envconf.explain(settings)["labels"]
     assert origin.location == f"{over}:2"
     assert [o.location for o in origin.overridden] == [f"{base}:3", "default"]
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "line"),
+    [
+        ("u.yaml", "name: a\n\nlogging:\n  level: debug\n  file: x\n", 3),
+        ("u.json", '{"name": "a",\n "logging":\n   {"level": "debug"}}\n', 2),
+        ("u.toml", 'name = "a"\n\n[logging]\nlevel = "debug"\n', 3),
+    ],
+)
+def test_an_unknown_key_holding_a_mapping_is_reported_on_its_own_line(
+    tmp_path: Path, name: str, text: str, line: int
+) -> None:
+    path = tmp_path / name
+    path.write_text(text)
+
+    class S(envconf.Settings):
+        model_config = envconf.SettingsConfigDict(secrets_dir=None)
+        name: str = "x"
+
+    with pytest.raises(envconf.ConfigError) as caught:
+        S.load(env={}, config_files=[str(path)])
+    assert [str(p) for p in caught.value.problems] == [
+        f"logging: {path}:{line} (file): unknown key"
+    ]
+
+
+def test_an_unknown_mapping_in_two_files_is_reported_where_the_later_file_writes_it(
+    tmp_path: Path,
+) -> None:
+    base, over = tmp_path / "base.yaml", tmp_path / "over.yaml"
+    base.write_text("logging:\n  level: debug\n")
+    over.write_text("\nlogging:\n  file: x\n")
+
+    class S(envconf.Settings):
+        model_config = envconf.SettingsConfigDict(secrets_dir=None)
+        name: str = "x"
+
+    with pytest.raises(envconf.ConfigError) as caught:
+        S.load(env={}, config_files=[str(base), str(over)])
+    assert [str(p) for p in caught.value.problems] == [f"logging: {over}:2 (file): unknown key"]

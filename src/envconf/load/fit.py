@@ -17,7 +17,7 @@ from typing import Any
 
 from envconf.errors import Problem
 from envconf.load.model import Kind, ModelSpec, kind_of, strip_optional
-from envconf.load.tree import Leaf, Scalar, Tree, iter_leaves
+from envconf.load.tree import Leaf, Scalar, Tree, origin_of_node
 
 _NULL = re.compile(r"(?:null|Null|NULL|~|)\Z")
 _BOOL = {"true": True, "True": True, "TRUE": True, "false": False, "False": False, "FALSE": False}
@@ -197,8 +197,8 @@ def unknown_nested_keys(tree: Tree, spec: ModelSpec, case_sensitive: bool = True
 
 
 def _unknown(key: str, node: Tree | Leaf, spec: ModelSpec) -> Problem:
-    first = node if isinstance(node, Leaf) else next((x for _, x in iter_leaves(node)), None)
-    source, location = (first.source, first.location) if first else ("", "")
+    origin = origin_of_node(node)
+    source, location = (origin.source, origin.location) if origin else ("", "")
     close = difflib.get_close_matches(key, list(spec.children), n=1, cutoff=0.6)
     hint = f" (did you mean {'.'.join((*spec.path, close[0]))}?)" if close else ""
     dotted = ".".join((*spec.path, key))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from envconf.load.tree import Leaf, Tree, iter_leaves
+from envconf.load.tree import Branch, Leaf, Tree, iter_leaves
 from envconf.origin import Origin
 
 __all__ = ["beneath", "merge"]
@@ -27,7 +27,7 @@ def merge(trees: Sequence[Tree]) -> Tree:
 
 def beneath(high: Tree, low: Tree) -> Tree:
     """Merge ``low`` under ``high``: ``high`` wins wherever both have a value."""
-    out: Tree = dict(low)
+    out: Tree = _like(high, low)
     for key, node in high.items():
         below = low.get(key)
         if below is None:
@@ -39,6 +39,16 @@ def beneath(high: Tree, low: Tree) -> Tree:
         else:
             beaten = _flat(below)
             out[key] = _beat(node, beaten) if beaten else node
+    return out
+
+
+def _like(high: Tree, low: Tree) -> Tree:
+    """A copy of ``low`` located where ``high`` (else ``low``) is written, if either is."""
+    located = high if isinstance(high, Branch) else low
+    if not isinstance(located, Branch):
+        return dict(low)
+    out = Branch(located.origin)
+    out.update(low)
     return out
 
 

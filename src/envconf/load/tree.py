@@ -57,6 +57,28 @@ Tree = dict[str, Union["Tree", Leaf]]
 Path = tuple[str, ...]
 
 
+class Branch(dict[str, Any]):
+    """A mapping read from a file, located where its key is written.
+
+    An unknown ``logging:`` section is reported on its own line, not on its first child's.
+    Any step that builds a new ``dict`` drops the location; users of it fall back to the
+    first leaf inside (:func:`origin_of_node`).
+    """
+
+    __slots__ = ("origin",)
+
+    def __init__(self, origin: Origin) -> None:
+        super().__init__()
+        self.origin = origin
+
+
+def origin_of_node(node: Tree | Leaf) -> Origin | None:
+    """Where ``node`` is written: its own origin, else its first leaf's; ``None`` if empty."""
+    if isinstance(node, (Leaf, Branch)):
+        return node.origin
+    return next((leaf.origin for _, leaf in iter_leaves(node)), None)
+
+
 def set_leaf(tree: Tree, path: Path, leaf: Leaf) -> None:
     """Place ``leaf`` at ``path``, creating (or replacing with) mappings on the way."""
     node = tree

@@ -217,3 +217,37 @@ def test_an_unset_variable_does_not_hide_the_files_other_problems(workdir: Path)
         S.load(env={})
     found = {(p.key, p.location) for p in info.value.problems}
     assert found == {("workers", "a.yaml:1"), ("prot", "a.yaml:2"), ("host", "a.yaml:3")}
+
+
+def test_a_j2_config_file_reports_the_template_lines_not_the_rendered_ones(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "app.yaml.j2"
+    path.write_text(
+        "name: a\n"
+        "users:\n"
+        "{% for u in ['x', 'y', 'z'] %}\n"
+        "  - {{ u }}\n"
+        "{% endfor %}\n"
+        "\n"
+        "port: nope\n"  # line 7 of the template, line 10 of the output
+        "logging:\n"
+        "  level: debug\n"
+    )
+
+    class S(envconf.Settings):
+        model_config = envconf.SettingsConfigDict(secrets_dir=None)
+        name: str = "x"
+        port: int = 1
+        users: list[str] = []
+
+    with pytest.raises(envconf.ConfigError) as caught:
+        S.load(env={}, config_files=[str(path)])
+    assert sorted((p.key, p.location) for p in caught.value.problems) == [
+        ("logging", f"{path}:8"),
+        ("port", f"{path}:7"),
+    ]
+    path.write_text("name: a\n{% if true %}\nport: 2\n{% endif %}\n")
+    assert envconf.explain(S.load(env={}, config_files=[str(path)]))["port"].location == (
+        f"{path}:3"
+    )

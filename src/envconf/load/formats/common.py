@@ -11,7 +11,7 @@ import sys
 from typing import Any
 
 from envconf.errors import ConfigError, Problem
-from envconf.load.tree import Leaf, Tree
+from envconf.load.tree import Branch, Leaf, Tree
 from envconf.origin import Origin
 
 __all__ = [
@@ -107,7 +107,9 @@ def native_tree(
                 line = _line_for(lines, here)
                 problems.append(file_problem(label, line, TOO_DEEP, shallow_key(".".join(here))))
                 continue
-            tree[key] = native_tree(value, label, lines, problems, here)
+            branch = Branch(Origin("file", f"{label}:{_line_for(lines, here)}"))
+            branch.update(native_tree(value, label, lines, problems, here))
+            tree[key] = branch
             continue
         line = _line_for(lines, here)
         if isinstance(value, list) and _nests_deeper(value, MAX_DEPTH - len(here)):

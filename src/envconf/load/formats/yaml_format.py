@@ -36,7 +36,8 @@ from envconf.load.formats.common import (
     last_line,
     shallow_key,
 )
-from envconf.load.tree import Scalar, Tree
+from envconf.load.tree import Branch, Scalar, Tree
+from envconf.origin import Origin
 
 __all__ = ["parse_yaml"]
 
@@ -304,7 +305,7 @@ def parse_yaml(text: str, label: str) -> Tree:
         builder.problem(builder.root_line, message)
     if builder.problems:
         raise ConfigError(builder.problems)
-    return _yaml_tree(root, label, line_map) if isinstance(root, dict) else {}
+    return _yaml_tree(root, label, line_map, {}) if isinstance(root, dict) else {}
 
 
 def _yaml_line_map(text: str) -> list[int] | None:
@@ -326,11 +327,11 @@ def _editor_line(line_map: list[int] | None, line: int) -> int:
     return line_map[min(line, len(line_map) - 1)] if line_map else line
 
 
-def _yaml_tree(mapping: _Map, label: str, line_map: list[int] | None) -> Tree:
-    tree: Tree = {}
+def _yaml_tree(mapping: _Map, label: str, line_map: list[int] | None, tree: Tree) -> Tree:
     for key, (line, node) in mapping.items():
         if isinstance(node, dict):
-            tree[key] = _yaml_tree(node, label, line_map)
+            origin = Origin("file", f"{label}:{_editor_line(line_map, line)}")
+            tree[key] = _yaml_tree(node, label, line_map, Branch(origin))
         else:
             value = node if isinstance(node, Scalar) else _yaml_value(node)
             tree[key] = file_leaf(value, label, _editor_line(line_map, line))

@@ -21,8 +21,8 @@ from envconf.load.merge import merge
 from envconf.load.names import NameIndex
 from envconf.load.source import FileReport, Input, Layer, LoadContext
 from envconf.load.sources.base import EnvconfSource
-from envconf.load.tree import Scalar, Tree
-from envconf.templating import TemplateFailed, lookup_checked, render_jinja
+from envconf.load.tree import Branch, Leaf, Scalar, Tree
+from envconf.templating import TemplateFailed, jinja_line_map, lookup_checked, render_jinja
 
 FORMATS = {".yaml": "yaml", ".yml": "yaml", ".json": "json", ".toml": "toml", ".env": "env"}
 TEMPLATE_SUFFIX = ".j2"
@@ -125,9 +125,29 @@ def load_file(
             line = data[: exc.start].count(b"\n") + 1
             return {}, [Problem("", "not valid UTF-8", "file", f"{path}:{line}")]
         try:
-            data = render_jinja(text, path, variables).encode("utf-8")
+            rendered = render_jinja(text, path, variables)
         except TemplateFailed as exc:
             return {}, [_located(p, path) for p in exc.problems]
+        data = rendered.encode("utf-8")
+        written_on = jinja_line_map(text, path, variables, rendered)
+        tree, problems = _parse(data, path, fmt, index, template)
+        return _on_template_lines(tree, path, written_on), [
+            _problem_on_template_line(p, path, written_on) for p in problems
+        ]
+    tree, problems = _parse(data, path, fmt, index, template)
+    if interpolation:
+        found: list[_Located] = []
+        interpolate_tree(tree, variables, allow_unset, found, (), secret)
+        if found:
+            lines = data.decode("utf-8-sig", errors="replace").splitlines()
+            problems.extend(_relocate(f, lines) for f in found)
+    return tree, problems
+
+
+def _parse(
+    data: bytes, path: str, fmt: str, index: NameIndex, template: bool
+) -> tuple[Tree, list[Problem]]:
+    """Parse a config file's bytes in its format into a raw tree and its problems."""
     from envconf.errors import ConfigError
     from envconf.load.formats import parse_env_text, parse_structured
 
@@ -142,13 +162,38 @@ def load_file(
             tree, problems = parse_structured(data, path, fmt), []  # type: ignore[arg-type]
     except ConfigError as exc:
         return {}, [_located(p, path) for p in exc.problems]
-    if interpolation and not template:
-        found: list[_Located] = []
-        interpolate_tree(tree, variables, allow_unset, found, (), secret)
-        if found:
-            lines = data.decode("utf-8-sig", errors="replace").splitlines()
-            problems.extend(_relocate(f, lines) for f in found)
     return tree, problems
+
+
+def _template_line(location: str, path: str, lines: list[int]) -> str:
+    """``path:N`` of the rendered text as ``path:M`` of the template that wrote line N."""
+    prefix, _, number = location.rpartition(":")
+    if prefix != path or not number.isdigit() or not 0 < int(number) <= len(lines):
+        return location
+    return f"{path}:{lines[int(number) - 1]}"
+
+
+def _on_template_lines(tree: Tree, path: str, lines: list[int]) -> Tree:
+    """``tree`` with every origin moved from the rendered text's lines to the template's."""
+    out: Tree = {}
+    for key, node in tree.items():
+        if isinstance(node, Leaf):
+            where = _template_line(node.location, path, lines)
+            out[key] = node._replace(origin=node.origin._replace(location=where))
+            continue
+        if isinstance(node, Branch):
+            where = _template_line(node.origin.location, path, lines)
+            branch = Branch(node.origin._replace(location=where))
+            branch.update(_on_template_lines(node, path, lines))
+            out[key] = branch
+        else:
+            out[key] = _on_template_lines(node, path, lines)
+    return out
+
+
+def _problem_on_template_line(problem: Problem, path: str, lines: list[int]) -> Problem:
+    located = _located(problem, path)
+    return located._replace(location=_template_line(located.location, path, lines))
 
 
 class _Located(NamedTuple):
