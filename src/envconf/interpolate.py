@@ -21,8 +21,9 @@ Semantics shared by both modes:
 Where Compose mode departs from compose-go, on purpose: an unset variable without a
 default is an error unless ``allow_unset`` (Compose warns and uses ""); a ``$`` that starts
 no reference is text, not an error (``$(id)``, ``$ 5``); a default is expanded only when
-used (compose-go expands it first, so ``${SET:-${X:?}}`` fails there); a malformed reference in an unused default is still
-reported (a template error should not depend on the environment).
+used (compose-go expands it first, so ``${SET:-${X:?}}`` fails there); a malformed
+reference in an unused default is still reported (a template error should not depend on
+the environment).
 """
 
 from __future__ import annotations
@@ -339,10 +340,11 @@ class _Expander:
     def _closing_brace(self, at: int) -> int | None:
         """Return the offset of the ``}`` that closes the ``${`` at ``at``, or None.
 
-        Braces nest: a bare ``{`` in a word opens too, as compose-go pairs them (the shell
-        does not: bash gives ``{"json":2}}`` for ``${JSON:-{"json":1}}``). The usual word is a few characters, so scan forward from ``at``; the first
-        time that runs off the end, pair every brace of the text at once, so unterminated
-        references cannot make a long text quadratic.
+        Braces nest: a bare ``{`` in a word opens too, as compose-go pairs them (the
+        shell does not: bash gives ``{"json":2}}`` for ``${JSON:-{"json":1}}``). The usual
+        word is a few characters, so scan forward from ``at``; the first time that runs off
+        the end, pair every brace of the text at once, so unterminated references cannot
+        make a long text quadratic.
         """
         if self._pairs is not None:
             return self._pairs.get(at)
