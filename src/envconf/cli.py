@@ -10,7 +10,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from envconf.errors import EnvconfError, UsageError
+from envconf.errors import ConfigError, EnvconfError, UsageError
 from envconf.text import log
 
 if TYPE_CHECKING:
@@ -105,7 +105,18 @@ def cmd_explain(argv: list[str]) -> int:
     )
     parser.add_argument("--format", choices=("table", "json"), default="table")
     args = parser.parse_args(own)
-    settings = _load(args.settings, app_args)
+    try:
+        settings = _load(args.settings, app_args)
+    except ConfigError as exc:
+        if args.format == "table" and exc.loaded is not None:
+            # What did load, so the operator sees the whole picture; the problems follow
+            # on stderr and the exit status is still 1 (JSON stays the problem list only).
+            from envconf.load.report import table_of
+
+            sys.stdout.write("INVALID configuration: values as loaded, before validation\n")
+            sys.stdout.write(table_of(exc.loaded))
+            sys.stdout.flush()
+        raise
     from envconf.load.report import explain_data, explain_table
 
     if args.format == "json":

@@ -80,6 +80,9 @@ class ConfigError(EnvconfError, ValueError):
 
     #: What the failed load read (files, directories): a watcher keeps following them.
     inputs: tuple[Any, ...] = ()
+    #: What did load, before validation, as an ``explain`` document with secrets masked
+    #: (``envconf explain`` shows it above the problems); ``None`` when nothing loaded.
+    loaded: dict[str, Any] | None = None
 
     def __init__(self, problems: Iterable[Problem | str], redactor: Redactor | None = None) -> None:
         self.problems: list[Problem] = _redact_all(problems, redactor)

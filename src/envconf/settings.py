@@ -21,7 +21,7 @@ from typing_extensions import Self
 from envconf.errors import ConfigError
 from envconf.load.classinfo import DEFAULT_SECRETS_DIR, LAYERS, check_precedence, class_info
 from envconf.load.pipeline import make_sources, run_sources, split_keywords
-from envconf.load.report import LoadReport
+from envconf.load.report import LoadReport, loaded_data
 from envconf.load.source import LoadContext
 from envconf.load.sources.argv import ArgvSource
 from envconf.load.sources.files import ConfigFileSource
@@ -196,10 +196,12 @@ class Settings(BaseSettings):
                 found = [p for p in found if not p.message.startswith("required, not set")]
             problems = problems + found
         inputs = tuple(dict.fromkeys(i for layer in loaded.layers for i in layer.inputs))
+        files = tuple(f for layer in loaded.layers for f in layer.files)
+        precedence = tuple(layer.name for layer in loaded.layers)
+        report = LoadReport(precedence, files, inputs, loaded.tree, loaded.info)
         if problems:
             error = ConfigError(problems, loaded.redactor)
             error.inputs = inputs
+            error.loaded = loaded_data(report, loaded.redactor)
             raise error
-        files = tuple(f for layer in loaded.layers for f in layer.files)
-        precedence = tuple(layer.name for layer in loaded.layers)
-        self._envconf_report = LoadReport(precedence, files, inputs, loaded.tree, loaded.info)
+        self._envconf_report = report

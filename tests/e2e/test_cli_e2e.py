@@ -122,8 +122,31 @@ def test_explain_json(project: Path) -> None:
     assert SECRET not in result.stdout
 
 
-def test_explain_of_an_invalid_configuration_exits_1(project: Path) -> None:
-    result = envconf(project, "explain", *SETTINGS_FLAG, env={"APP_WORKERS": "x"})
+def test_explain_of_an_invalid_configuration_shows_what_loaded_then_exits_1(
+    project: Path,
+) -> None:
+    result = envconf(
+        project, "explain", *SETTINGS_FLAG, env={"APP_WORKERS": "x", "APP_DB__PORT": "6432"}
+    )
+    assert result.returncode == 1
+    assert "workers: APP_WORKERS='x' (env)" in result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == "INVALID configuration: values as loaded, before validation"
+    assert "  config/app.yaml  (loaded)" in lines
+    rows = {line.split()[0]: line.split() for line in lines if line.startswith(("db.", "workers"))}
+    assert rows["workers"][1:4] == ['"x"', "env", "APP_WORKERS"]
+    assert rows["db.port"][1:4] == ['"6432"', "env", "APP_DB__PORT"]  # as given, unvalidated
+    assert rows["db.host"][1:4] == ['"db.internal"', "file", "config/app.yaml:3"]
+    assert rows["db.password"][1:4] == ["**********", "secret", "secrets/db__password"]
+    assert SECRET not in result.stdout + result.stderr
+
+
+def test_explain_json_of_an_invalid_configuration_is_the_problem_list_only(
+    project: Path,
+) -> None:
+    result = envconf(
+        project, "explain", *SETTINGS_FLAG, "--format", "json", env={"APP_WORKERS": "x"}
+    )
     assert (result.returncode, result.stdout) == (1, "")
     assert "workers: APP_WORKERS='x' (env)" in result.stderr
 

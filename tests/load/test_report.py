@@ -138,3 +138,40 @@ def test_table_lists_precedence_files_and_every_key(loaded: Explained) -> None:
         assert any(line.startswith(key + " ") for line in lines)
     assert "s3cret" not in table
     assert MASK in table
+
+
+def test_a_failed_load_carries_what_did_load_with_secrets_masked(tmp_path: Path) -> None:
+    from pydantic import SecretStr
+
+    token = tmp_path / "token"
+    token.write_text("file-canary-7731")
+
+    class Failing(envconf.Settings):
+        model_config = envconf.SettingsConfigDict(env_prefix="F_", secrets_dir=None)
+        port: int = 1
+        name: str = "n"
+        token: str = "t"
+        password: SecretStr
+        needed: int
+        dsn: str = "x"
+
+    env = {
+        "F_PORT": "nope",
+        "F_TOKEN_FILE": str(token),
+        "F_PASSWORD": "env-canary-5519",
+        "F_DSN": "postgres://u:url-canary@db/x",
+    }
+    with pytest.raises(envconf.ConfigError) as caught:
+        Failing.load(env=env)
+    doc = caught.value.loaded
+    assert doc is not None
+    keys = {k["key"]: (k["value"], k["source"], k["location"]) for k in doc["keys"]}
+    assert keys == {
+        "port": ("nope", "env", "F_PORT"),
+        "name": ("n", "default", "default"),
+        "token": ("**********", "env", f"{token} (via F_TOKEN_FILE)"),  # a file: a secret
+        "password": ("**********", "env", "F_PASSWORD"),
+        "needed": (None, "(not set)", "(not set)"),
+        "dsn": ("postgres://u:***@db/x", "env", "F_DSN"),
+    }
+    assert "canary" not in repr(doc)

@@ -17,9 +17,9 @@ from pydantic import BaseModel, SecretBytes, SecretStr
 from envconf.load.classinfo import DEFAULT_SECRETS_DIR, ClassInfo
 from envconf.load.model import FieldSpec
 from envconf.load.source import FileReport, Input
-from envconf.load.tree import Leaf, Tree, iter_leaves, node_at
+from envconf.load.tree import Leaf, Scalar, Tree, iter_leaves, node_at
 from envconf.origin import Origin
-from envconf.redact import MASK
+from envconf.redact import MASK, Redactor
 
 if TYPE_CHECKING:
     from envconf.settings import Settings
@@ -177,6 +177,58 @@ def explain_data(settings: Settings) -> dict[str, Any]:
         "files": [_file(f) for f in report.files if f.what == "config file"],
         "keys": keys,
     }
+
+
+def loaded_data(report: LoadReport, redactor: Redactor | None = None) -> dict[str, Any]:
+    """The ``explain`` document of a load that failed: each value as loaded, unvalidated.
+
+    ``envconf explain`` prints it above the problems, so an operator sees what did load.
+    A key that nothing set shows its default, or ``null`` with source ``(not set)`` when it
+    is required. Secrets are masked as in :func:`explain_data`, and every other text
+    passes through the failed load's redactor.
+    """
+    keys = []
+    for leaf in report.info.spec.leaves():
+        secret = leaf.secret or leaf.path in report.secret_paths
+        node = node_at(report.tree, leaf.key_path)
+        origin = report.origins[leaf.key]
+        if node is None and leaf.required:
+            value: Any = None
+            origin = Origin("(not set)", "(not set)")
+        elif node is None:
+            value = display_value(leaf.default, secret)
+        else:
+            value = MASK if secret else _raw(node)
+        if redactor is not None and value != MASK:
+            value = _redacted(value, redactor)
+        keys.append({"key": leaf.key, "value": value, **origin.to_dict()})
+    return {
+        "precedence": list(report.precedence),
+        "files": [_file(f) for f in report.files if f.what == "config file"],
+        "keys": keys,
+    }
+
+
+def _redacted(value: Any, redactor: Redactor) -> Any:
+    if isinstance(value, str):
+        return redactor(value)
+    if isinstance(value, list):
+        return [_redacted(item, redactor) for item in value]
+    if isinstance(value, dict):
+        return {key: _redacted(item, redactor) for key, item in value.items()}
+    return value
+
+
+def _raw(node: Tree | Leaf) -> Any:
+    """A raw value as a source gave it (a YAML scalar as written), JSON-friendly."""
+    if isinstance(node, dict):
+        return {key: _raw(child) for key, child in node.items()}
+    value = node.value
+    if isinstance(value, Scalar):
+        return value.text
+    if isinstance(value, list):
+        return [item.text if isinstance(item, Scalar) else item for item in value]
+    return display_value(value, False)
 
 
 def _file(report: FileReport) -> dict[str, Any]:
