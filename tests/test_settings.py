@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field, SecretStr
 
 import envconf
 from envconf.load.report import explain_data
+from envconf.testing import Jail
 
 
 class Database(BaseModel):
@@ -271,9 +272,9 @@ def test_a_directory_named_like_a_key_is_skipped_with_a_warning(
 # --- .env ----------------------------------------------------------------------------------
 
 
-def test_dotenv_file_is_read_when_configured(env: dict[str, str], workdir: Path) -> None:
-    write(".env", "# comment\nexport APP_WORKERS=6\nAPP_DB__HOST='db.internal'\n")
-    settings = load(env)
+def test_dotenv_file_is_read_when_configured(envconf_jail: Jail) -> None:
+    envconf_jail.file(".env", "# comment\nexport APP_WORKERS=6\nAPP_DB__HOST='db.internal'\n")
+    settings = envconf_jail.load(AppSettings)
     assert (settings.workers, settings.db.host) == (6, "db.internal")
     assert origin(settings, "workers") == envconf.Origin(
         "dotenv", ".env:2", (envconf.Origin("default", "default"),)
@@ -334,14 +335,14 @@ def test_a_missing_default_file_is_skipped_and_reported(env: dict[str, str], wor
     ]
 
 
-def test_a_profile_adds_its_file_after_the_base_file(env: dict[str, str], workdir: Path) -> None:
-    write("config/app.yaml", "name: base\nworkers: 2\n")
-    write("config/app.production.yaml", "workers: 8\n")
-    env["APP_PROFILE"] = "production"
-    settings = load(env)
+def test_a_profile_adds_its_file_after_the_base_file(envconf_jail: Jail) -> None:
+    envconf_jail.file("config/app.yaml", "name: base\nworkers: 2\n")
+    envconf_jail.file("config/app.production.yaml", "workers: 8\n")
+    envconf_jail.env(APP_PROFILE="production")
+    settings = envconf_jail.load(AppSettings)
     assert (settings.name, settings.workers) == ("base", 8)
-    assert origin(settings, "workers").location == "config/app.production.yaml:1"
-    assert explain_data(settings)["files"] == [
+    assert envconf_jail.explain()["workers"].location == "config/app.production.yaml:1"
+    assert envconf_jail.report()["files"] == [
         {"path": "config/app.yaml", "loaded": True},
         {"path": "config/app.production.yaml", "loaded": True},
     ]
@@ -551,12 +552,16 @@ def test_duplicate_yaml_keys_are_an_error_naming_the_repeat(
 # --- init, errors, argv --------------------------------------------------------------------
 
 
-def test_constructor_without_arguments_loads_like_load() -> None:
+def test_constructor_without_arguments_loads_like_load(envconf_jail: Jail) -> None:
+    # The constructor reads os.environ and the working directory: the jail's, not the real ones.
+    envconf_jail.env(APP_WORKERS="4")
+    envconf_jail.file("config/app.yaml", "name: jailed\n")
     assert AppSettings() == AppSettings.load()
+    assert (AppSettings().workers, AppSettings().name) == (4, "jailed")
 
 
-def test_constructor_keywords_win_with_origin_init(env: dict[str, str], workdir: Path) -> None:
-    write("config/app.yaml", "workers: 2\n")
+def test_constructor_keywords_win_with_origin_init(envconf_jail: Jail) -> None:
+    envconf_jail.file("config/app.yaml", "workers: 2\n")
     settings = AppSettings(workers=3)
     assert settings.workers == 3
     assert origin(settings, "workers") == envconf.Origin(
@@ -567,9 +572,9 @@ def test_constructor_keywords_win_with_origin_init(env: dict[str, str], workdir:
 
 
 def test_constructor_keywords_for_a_nested_model_merge_with_other_layers(
-    env: dict[str, str], workdir: Path
+    envconf_jail: Jail,
 ) -> None:
-    write("config/app.yaml", "db:\n  host: h\n")
+    envconf_jail.file("config/app.yaml", "db:\n  host: h\n")
     settings = AppSettings(db={"port": 1})
     assert (settings.db.host, settings.db.port) == ("h", 1)
 
