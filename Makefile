@@ -7,8 +7,12 @@ STAMP  := $(VENV)/.installed
 IMAGE_CACHE ?= $(HOME)/.cache/envconf/images
 # Extra options for `make compat`, e.g. COMPAT_ARGS="--write-failures --min 35".
 COMPAT_ARGS ?=
+# yaml-language-server for the editor-schema test (tests/e2e/test_schema_e2e.py): pinned,
+# installed from the npm registry into a git-ignored directory (1.x runs on node 20).
+YAML_LS_VERSION := 1.25.0
+NODE_DIR        := .cache/node
 
-.PHONY: help venv demo test lint type fmt bench fuzz compat test-container clean
+.PHONY: help venv demo test lint type fmt bench fuzz compat test-container yaml-ls clean
 
 help:
 	@echo "make demo            run the example app with all four control methods and explain it"
@@ -18,6 +22,7 @@ help:
 	@echo "make fuzz            a bounded fuzz run of the parsers"
 	@echo "make compat          pydantic-settings' own tests run against envconf.Settings (pass rate)"
 	@echo "make test-container  real Docker engine and single-node Swarm tests"
+	@echo "make yaml-ls         install the pinned yaml-language-server the schema test drives"
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -56,5 +61,11 @@ compat: $(STAMP)
 test-container: $(STAMP)
 	IMAGE_CACHE=$(IMAGE_CACHE) bash tests/container/real/run.sh
 
+yaml-ls:
+	@test "$$(cd $(NODE_DIR) 2>/dev/null && node -p \
+	    'require("yaml-language-server/package.json").version' 2>/dev/null)" = "$(YAML_LS_VERSION)" \
+	  || npm install --prefix $(NODE_DIR) --no-save --no-audit --no-fund --ignore-scripts \
+	       yaml-language-server@$(YAML_LS_VERSION)
+
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache $(NODE_DIR)

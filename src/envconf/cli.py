@@ -202,6 +202,18 @@ def cmd_docs(argv: list[str]) -> int:
     return 0
 
 
+def cmd_schema(argv: list[str]) -> int:
+    """``envconf schema``: the JSON Schema of the config files, for editors and reviews."""
+    parser = _settings_parser("schema", "Write the JSON Schema of the settings' config files.")
+    parser.add_argument("--format", choices=("json", "yaml"), default="json")
+    args = parser.parse_args(argv)
+    from envconf.tools.schema import config_schema, schema_text
+    from envconf.tools.target import import_settings_class
+
+    sys.stdout.write(schema_text(config_schema(import_settings_class(args.settings)), args.format))
+    return 0
+
+
 def cmd_dotenv(argv: list[str]) -> int:
     """``envconf dotenv``: a commented ``.env.example``."""
     parser = _settings_parser("dotenv", "Write a commented .env.example.")
@@ -258,6 +270,7 @@ COMMANDS: dict[str, Callable[[list[str]], int]] = {
     "check": cmd_check,
     "docs": cmd_docs,
     "dotenv": cmd_dotenv,
+    "schema": cmd_schema,
     "diff": cmd_diff,
 }
 
@@ -269,6 +282,7 @@ commands:
   check    load and validate the settings
   docs     write a Markdown reference of the settings
   dotenv   write a commented .env.example
+  schema   write the JSON Schema of the config files (editor completion and checks)
   diff     compare two environments' effective settings key by key
 
 Run 'envconf COMMAND --help' for a command's options; 'envconf --version' for the version.
