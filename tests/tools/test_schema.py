@@ -400,3 +400,16 @@ def test_a_model_config_with_extra_forbid_on_a_nested_model_changes_nothing() ->
 
     # The loader drops unknown nested keys under the class' extra="ignore" before pydantic.
     assert "additionalProperties" not in config_schema(App)["properties"]["db"]
+
+
+def test_fields_named_like_schema_keywords_keep_their_definitions() -> None:
+    class Odd(envconf.Settings):
+        model_config = envconf.SettingsConfigDict(secrets_dir=None)
+        default: list[Server] = Field(default_factory=list)
+        enum: Color = Color.RED
+        properties: dict[str, Server] = Field(default_factory=dict)
+
+    schema = config_schema(Odd)
+    assert set(schema["$defs"]) == {"Server", "Color", REFERENCE_DEF}
+    document = {"default": [{"name": "a"}], "enum": "blue", "properties": {"x": {"name": "b"}}}
+    assert validate(schema, document) == []

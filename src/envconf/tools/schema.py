@@ -22,7 +22,6 @@ from __future__ import annotations
 import copy
 import json
 import typing
-from collections.abc import Callable
 from typing import Any
 
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
@@ -36,6 +35,7 @@ from envconf.load.model import (
     model_class,
     strip_optional,
 )
+from envconf.tools.schemawalk import prune_defs, transform
 
 __all__ = ["DIALECT", "REFERENCE_DEF", "REFERENCE_PATTERN", "config_schema", "schema_text"]
 
@@ -52,21 +52,9 @@ _REFERENCE: dict[str, Any] = {
 }
 #: What a scalar value must satisfy; everything else on a node only describes it.
 _CHECKS = frozenset(
-    {
-        "type",
-        "enum",
-        "const",
-        "pattern",
-        "minLength",
-        "maxLength",
-        "format",
-        "minimum",
-        "maximum",
-        "exclusiveMinimum",
-        "exclusiveMaximum",
-        "multipleOf",
-    }
-)
+    {"type", "enum", "const", "pattern", "minLength", "maxLength", "format", "minimum",
+     "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf"}
+)  # fmt: skip
 _TEXT_CHECKS = frozenset({"pattern", "minLength", "maxLength"})
 #: Formats that describe a text without restricting it (editors check ``uri``, ``email``...).
 _PLAIN_FORMATS = frozenset({"password", "path", "binary"})
@@ -111,10 +99,10 @@ def config_schema(cls: type[Any]) -> dict[str, Any]:
         "$defs": copy.deepcopy(defs),
     }
     if info.interpolate:
-        schema = _transform(schema, _allow_reference)
+        schema = transform(schema, _allow_reference)
         schema["$defs"][REFERENCE_DEF] = dict(_REFERENCE)
-    schema = _transform(schema, _hide_secret)
-    _prune_defs(schema)
+    schema = transform(schema, _hide_secret)
+    prune_defs(schema)
     return schema
 
 
@@ -339,12 +327,13 @@ def _widen_text(node: dict[str, Any], annotation: Any) -> None:
 
 
 def _default(leaf: FieldSpec) -> tuple[bool, Any]:
-    """The leaf's default as JSON, unless it has none to show (required, secret, computed)."""
+    """The leaf's default as JSON, unless it has none (required, computed from other fields).
+
+    pydantic writes every secret in it as ``**********``; :func:`_hide_secret` then drops it.
+    """
     if leaf.required or (
         leaf.info.default_factory is not None and leaf.info.default_factory_takes_validated_data
     ):
-        return False, None
-    if _holds_secret_value(leaf.default):
         return False, None
     from pydantic import TypeAdapter
 
@@ -355,37 +344,6 @@ def _default(leaf: FieldSpec) -> tuple[bool, Any]:
         return True, TypeAdapter(Any).dump_python(value, mode="json")
     except Exception:  # a default with no JSON form (pydantic leaves those out too)
         return False, None
-
-
-def _holds_secret_value(value: Any) -> bool:
-    """Whether a default holds a secret anywhere (a model default with a password in it)."""
-    from pydantic import BaseModel, SecretBytes, SecretStr
-
-    if isinstance(value, (SecretStr, SecretBytes)):
-        return True
-    if isinstance(value, BaseModel):
-        return any(_holds_secret_value(v) for v in value.__dict__.values())
-    if isinstance(value, dict):
-        return any(_holds_secret_value(v) for v in value.values())
-    if isinstance(value, (list, tuple, set, frozenset)):
-        return any(_holds_secret_value(v) for v in value)
-    return False
-
-
-def _transform(node: Any, change: Callable[[dict[str, Any]], dict[str, Any]]) -> Any:
-    """Apply ``change`` to every subschema of ``node``, innermost first."""
-    if not isinstance(node, dict):
-        return node
-    for key in ("properties", "$defs", "patternProperties"):
-        if isinstance(node.get(key), dict):
-            node[key] = {k: _transform(v, change) for k, v in node[key].items()}
-    for key in ("items", "additionalProperties", "not", "contains"):
-        if isinstance(node.get(key), dict):
-            node[key] = _transform(node[key], change)
-    for key in ("anyOf", "oneOf", "allOf", "prefixItems"):
-        if isinstance(node.get(key), list):
-            node[key] = [_transform(v, change) for v in node[key]]
-    return change(node)
 
 
 def _types(node: dict[str, Any]) -> set[str]:
@@ -423,24 +381,3 @@ def _hide_secret(node: dict[str, Any]) -> dict[str, Any]:
     if secret:
         node.pop("examples", None)
     return node
-
-
-def _prune_defs(schema: dict[str, Any]) -> None:
-    """Drop the definitions nothing refers to any more (models that were inlined)."""
-    defs: dict[str, Any] = schema.pop("$defs", {})
-    used: set[str] = set()
-    todo: list[Any] = [schema]
-    while todo:
-        node = todo.pop()
-        if isinstance(node, list):
-            todo.extend(node)
-        elif isinstance(node, dict):
-            ref = node.get("$ref")
-            name = ref.removeprefix("#/$defs/") if isinstance(ref, str) else None
-            if name in defs and name not in used:
-                used.add(name)
-                todo.append(defs[name])
-            todo.extend(v for k, v in node.items() if k not in ("const", "enum", "default"))
-    kept = {k: v for k, v in defs.items() if k in used}
-    if kept:
-        schema["$defs"] = kept
