@@ -241,3 +241,11 @@ def test_help(project: Path) -> None:
     result = envconf(project, "diff", "--help")
     assert result.returncode == 0
     assert "--env-file FILE" in result.stdout and "--all" in result.stdout
+
+
+def test_docs_cli_page_names_every_option(project: Path) -> None:
+    """As tests/test_docs_pages.py checks for the other commands."""
+    result = envconf(project, "diff", "--help")
+    page = (Path(__file__).resolve().parents[2] / "docs" / "cli.md").read_text(encoding="utf-8")
+    names = set(re.findall(r"(?<![\w-])--[a-z][a-z-]*", result.stdout)) - {"--help"}
+    assert names and sorted(n for n in names if n not in page) == []
