@@ -182,7 +182,7 @@ def test_a_bad_command_line_exits_2_without_a_traceback(
     assert "Traceback" not in result.stderr
 
 
-def test_settings_default_to_envconf_settings(tmp_path: Path) -> None:
+def test_settings_default_to_envconf_settings() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "envconf", "schema"],
         env={**BASE_ENV, "ENVCONF_SETTINGS": DEMO},
@@ -346,8 +346,8 @@ db:
 
 def check_problems(project: Path, config: Path) -> dict[int, dict[str, str]]:
     """``envconf check``'s problems with ``config``, by line."""
-    result = envconf(project, "check", "--settings", DEMO, "--format", "json", "--", "--config",
-                     str(config))  # fmt: skip
+    app_args = ("--", "--config", str(config))
+    result = envconf(project, "check", "--settings", DEMO, "--format", "json", *app_args)
     assert result.returncode == 1, result.stderr
     problems = json.loads(result.stdout)["problems"]
     by_line = {}
