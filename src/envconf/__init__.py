@@ -6,13 +6,15 @@ first) never pays for pydantic unless typed settings are asked for.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+import sys
 
 from envconf.errors import ConfigError, Problem, SecretOnCommandLineWarning, UnknownVariableWarning
 from envconf.origin import Origin
+from envconf.records import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from typing import Any
+
     from envconf.datadir import DataDir
     from envconf.load.report import explain
     from envconf.load.sources.argv import ArgvSource
@@ -47,7 +49,8 @@ def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'envconf' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
+    __import__(module)
+    value = getattr(sys.modules[module], name)
     globals()[name] = value
     return value
 

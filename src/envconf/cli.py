@@ -7,14 +7,15 @@ envconf's own messages go to stderr; reports (explain, docs, dotenv) go to stdou
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, NoReturn
 
 from envconf.errors import ConfigError, EnvconfError, UsageError
+from envconf.records import TYPE_CHECKING
 from envconf.text import log
 
 if TYPE_CHECKING:
     import argparse
+    from collections.abc import Callable, Sequence
+    from typing import Any, NoReturn
 
 PROG = "envconf"
 

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from typing import Any, NamedTuple
-
+from envconf.records import TYPE_CHECKING
 from envconf.redact import Redactor, mask_url_passwords, shorten
 from envconf.text import printable
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
+    from typing import Any, NamedTuple
+else:
+    from envconf.records import NamedTuple
 
 
 # A NamedTuple, not a dataclass: ``envconf render`` imports this module, and the

@@ -11,8 +11,14 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Mapping
-from typing import NamedTuple
+
+from envconf.records import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from typing import NamedTuple
+else:
+    from envconf.records import NamedTuple
 
 __all__ = [
     "MAX_CONFIG_BYTES",

@@ -2,13 +2,17 @@
 
 Messages, reports, log lines and exception texts are built first and redacted last,
 *before* anything is shortened: a value cut to fit a line no longer matches the secret it
-came from. Standard library only, so ``envconf render`` stays light.
+came from. Nothing is imported at module level (``re`` only once a text holds a URL), so
+``envconf render`` stays at the interpreter's floor.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable
+from envconf.records import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import re
+    from collections.abc import Iterable
 
 __all__ = ["MASK", "MIN_SECRET", "Redactor", "mask_url_passwords", "shorten"]
 
@@ -21,14 +25,19 @@ _MIN_LINE = 8
 
 # The password of a URL with user info, up to the *last* "@" of the word: a password may
 # itself hold "@" or "/" (masking too much of a URL is the safe way to be wrong).
-_URL_PASSWORD = re.compile(r"(?P<head>\b[A-Za-z][A-Za-z0-9+.-]*://[^:/@\s]*:)\S*@")
+_URL_PASSWORD = r"(?P<head>\b[A-Za-z][A-Za-z0-9+.-]*://[^:/@\s]*:)\S*@"
+_compiled: list[re.Pattern[str]] = []
 
 
 def mask_url_passwords(text: str) -> str:
     """Hide the password of every URL with user info (``postgres://u:pw@h`` -> ``u:***@h``)."""
     if "://" not in text:
         return text
-    return _URL_PASSWORD.sub(r"\g<head>***@", text)
+    if not _compiled:
+        import re
+
+        _compiled.append(re.compile(_URL_PASSWORD))
+    return _compiled[0].sub(r"\g<head>***@", text)
 
 
 def shorten(text: str, limit: int = 80) -> str:

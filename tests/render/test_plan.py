@@ -39,25 +39,25 @@ def test_known_suffix_is_stripped_and_picks_the_engine(
 ) -> None:
     src = write(tmp_path / f"app.conf{suffix}")
     [job] = plan_jobs([str(src)], None, None)
-    assert job == TemplateJob(src, tmp_path / "app.conf", engine, 0o644)
+    assert job == TemplateJob(str(src), str(tmp_path / "app.conf"), engine, 0o644)
 
 
 def test_src_dest_is_split_on_the_first_colon(tmp_path: Path) -> None:
     src = write(tmp_path / "app.tmpl")
     [job] = plan_jobs([f"{src}:{tmp_path}/a:b.conf"], None, None)
-    assert job.dest == tmp_path / "a:b.conf"
+    assert Path(job.dest) == tmp_path / "a:b.conf"
 
 
 def test_explicit_dest_without_output_dir_is_taken_as_given(tmp_path: Path) -> None:
     src = write(tmp_path / "t" / "app.j2")
     [job] = plan_jobs([f"{src}:/etc/app.conf"], None, None)
-    assert job.dest == Path("/etc/app.conf")
+    assert Path(job.dest) == Path("/etc/app.conf")
 
 
 def test_engine_override_still_strips_a_known_suffix(tmp_path: Path) -> None:
     src = write(tmp_path / "nginx.conf.template")
     [job] = plan_jobs([str(src)], None, None, engine="jinja")
-    assert (job.dest, job.engine) == (tmp_path / "nginx.conf", "jinja")
+    assert (Path(job.dest), job.engine) == (tmp_path / "nginx.conf", "jinja")
 
 
 def test_engine_override_with_unknown_suffix_needs_a_dest(tmp_path: Path) -> None:
@@ -124,19 +124,19 @@ def test_mode_out_of_range_is_an_error(tmp_path: Path) -> None:
 def test_missing_dest_goes_into_output_dir_by_file_name(tmp_path: Path, out: Path) -> None:
     src = write(tmp_path / "t" / "app.conf.j2")
     [job] = plan_jobs([str(src)], None, str(out))
-    assert job.dest == out / "app.conf"
+    assert Path(job.dest) == out / "app.conf"
 
 
 def test_relative_dest_is_relative_to_output_dir(tmp_path: Path, out: Path) -> None:
     src = write(tmp_path / "app.j2")
     [job] = plan_jobs([f"{src}:conf.d/app.conf"], None, str(out))
-    assert job.dest == out / "conf.d" / "app.conf"
+    assert Path(job.dest) == out / "conf.d" / "app.conf"
 
 
 def test_absolute_dest_inside_output_dir_is_fine(tmp_path: Path, out: Path) -> None:
     src = write(tmp_path / "app.j2")
     [job] = plan_jobs([f"{src}:{out}/app.conf"], None, str(out))
-    assert job.dest == out / "app.conf"
+    assert Path(job.dest) == out / "app.conf"
 
 
 def test_absolute_dest_outside_output_dir_is_refused(tmp_path: Path, out: Path) -> None:
@@ -157,7 +157,7 @@ def test_dotdot_escape_from_output_dir_is_refused(tmp_path: Path, out: Path, des
 def test_dotdot_that_stays_inside_output_dir_is_fine(tmp_path: Path, out: Path) -> None:
     src = write(tmp_path / "app.j2")
     [job] = plan_jobs([f"{src}:sub/../app.conf"], None, str(out))
-    assert job.dest == out / "app.conf"
+    assert Path(job.dest) == out / "app.conf"
 
 
 def test_symlinked_subdir_staying_inside_output_dir_is_resolved(tmp_path: Path, out: Path) -> None:
@@ -165,14 +165,14 @@ def test_symlinked_subdir_staying_inside_output_dir_is_resolved(tmp_path: Path, 
     (out / "v2").mkdir()
     (out / "current").symlink_to("v2")
     [job] = plan_jobs([f"{src}:current/app.conf"], None, str(out))
-    assert job.dest == out / "v2" / "app.conf"
+    assert Path(job.dest) == out / "v2" / "app.conf"
 
 
 def test_output_dir_spelling_is_kept_when_it_is_a_symlink(tmp_path: Path, out: Path) -> None:
     src = write(tmp_path / "app.j2")
     (tmp_path / "out-link").symlink_to(out)
     [job] = plan_jobs([str(src)], None, str(tmp_path / "out-link"))
-    assert job.dest == tmp_path / "out-link" / "app"
+    assert Path(job.dest) == tmp_path / "out-link" / "app"
 
 
 def test_symlinked_subdir_of_output_dir_leading_out_is_refused(tmp_path: Path, out: Path) -> None:
@@ -217,7 +217,7 @@ def test_template_dir_renders_the_tree_sorted_with_suffixes_removed(
     write(tdir / "README.md")
     write(tdir / ".hidden.conf.tmpl")
     jobs = plan_jobs([], str(tdir), str(out))
-    assert [(j.source, j.dest, j.engine) for j in jobs] == [
+    assert [(Path(j.source), Path(j.dest), j.engine) for j in jobs] == [
         (tdir / ".hidden.conf.tmpl", out / ".hidden.conf", "envsubst"),
         (tdir / "a.conf.j2", out / "a.conf", "jinja"),
         (tdir / "conf.d" / "site.conf.template", out / "conf.d" / "site.conf", "envsubst"),
@@ -232,7 +232,7 @@ def test_dotdot_entries_are_skipped(tmp_path: Path, out: Path) -> None:
     write(tdir / "..2025_01_01" / "b.conf.tmpl")
     write(tdir / "..c.conf.tmpl")
     write(tdir / "d.conf.tmpl")
-    assert [j.dest for j in plan_jobs([], str(tdir), str(out))] == [out / "d.conf"]
+    assert [Path(j.dest) for j in plan_jobs([], str(tdir), str(out))] == [out / "d.conf"]
 
 
 def test_configmap_layout_renders_each_visible_name_once(tmp_path: Path, out: Path) -> None:
@@ -241,7 +241,7 @@ def test_configmap_layout_renders_each_visible_name_once(tmp_path: Path, out: Pa
     (tdir / "..data").symlink_to("..2025_01_01")
     (tdir / "app.conf.tmpl").symlink_to("..data/app.conf.tmpl")
     jobs = plan_jobs([], str(tdir), str(out))
-    assert jobs == [TemplateJob(tdir / "app.conf.tmpl", out / "app.conf", "envsubst", 0o640)]
+    assert jobs == [TemplateJob(str(tdir / "app.conf.tmpl"), str(out / "app.conf"), "envsubst", 0o640)]
 
 
 def test_template_symlink_leaving_the_template_dir_is_refused(tmp_path: Path, out: Path) -> None:
@@ -290,7 +290,7 @@ def test_template_dir_itself_may_be_a_symlink(tmp_path: Path, out: Path) -> None
     write(real / "a.conf.j2")
     (tmp_path / "link").symlink_to(real)
     [job] = plan_jobs([], str(tmp_path / "link"), str(out))
-    assert (job.source, job.dest) == (tmp_path / "link" / "a.conf.j2", out / "a.conf")
+    assert (Path(job.source), Path(job.dest)) == (tmp_path / "link" / "a.conf.j2", out / "a.conf")
 
 
 def test_missing_template_dir_is_an_error(tmp_path: Path, out: Path) -> None:
@@ -303,7 +303,7 @@ def test_single_templates_come_before_the_tree(tmp_path: Path, out: Path) -> Non
     write(tdir / "a.conf.j2")
     single = write(tmp_path / "z.conf.j2")
     jobs = plan_jobs([f"{single}:other.conf"], str(tdir), str(out))
-    assert [j.dest for j in jobs] == [out / "other.conf", out / "a.conf"]
+    assert [Path(j.dest) for j in jobs] == [out / "other.conf", out / "a.conf"]
 
 
 def test_plan_does_not_touch_the_file_system(tmp_path: Path, out: Path) -> None:

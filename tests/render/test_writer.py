@@ -74,7 +74,7 @@ def run_python(code: str, *, mount_namespace: bool = False) -> dict[str, object]
 def test_writes_new_files_and_replaces_existing_ones(out: Path) -> None:
     (out / "old.conf").write_bytes(b"old")
     write_outputs(
-        [Output(out / "old.conf", b"new", 0o644), Output(out / "fresh.conf", b"x\n", 0o600)],
+        [Output(str(out / "old.conf"), b"new", 0o644), Output(str(out / "fresh.conf"), b"x\n", 0o600)],
         out,
         no_warnings,
     )
@@ -84,13 +84,13 @@ def test_writes_new_files_and_replaces_existing_ones(out: Path) -> None:
 
 
 def test_absolute_dest_without_output_dir_is_fine(tmp_path: Path) -> None:
-    write_outputs([Output(tmp_path / "app.conf", b"a", 0o644)], None, no_warnings)
+    write_outputs([Output(str(tmp_path / "app.conf"), b"a", 0o644)], None, no_warnings)
     assert (tmp_path / "app.conf").read_bytes() == b"a"
 
 
 def test_empty_content_is_written(out: Path) -> None:
     (out / "a").write_bytes(b"something")
-    write_outputs([Output(out / "a", b"", 0o644)], out, no_warnings)
+    write_outputs([Output(str(out / "a"), b"", 0o644)], out, no_warnings)
     assert (out / "a").read_bytes() == b""
 
 
@@ -102,7 +102,7 @@ def test_mode_is_exactly_as_requested_whatever_the_umask(out: Path, mask: int, m
     (out / "existing").chmod(0o777)
     os.umask(mask)
     write_outputs(
-        [Output(out / "existing", b"new", mode), Output(out / "fresh", b"new", mode)],
+        [Output(str(out / "existing"), b"new", mode), Output(str(out / "fresh"), b"new", mode)],
         out,
         no_warnings,
     )
@@ -113,7 +113,7 @@ def test_mode_is_exactly_as_requested_whatever_the_umask(out: Path, mask: int, m
 @pytest.mark.usefixtures("umask")
 def test_missing_parent_dirs_inside_output_dir_are_created_0755(out: Path) -> None:
     os.umask(0o077)
-    write_outputs([Output(out / "a" / "b" / "c.conf", b"c", 0o600)], out, no_warnings)
+    write_outputs([Output(str(out / "a" / "b" / "c.conf"), b"c", 0o600)], out, no_warnings)
     assert (out / "a" / "b" / "c.conf").read_bytes() == b"c"
     assert (out / "a").stat().st_mode & 0o7777 == 0o755
     assert (out / "a" / "b").stat().st_mode & 0o7777 == 0o755
@@ -129,7 +129,7 @@ def test_existing_symlink_dest_is_refused_and_its_target_untouched(
     target.write_bytes(b"precious")
     (out / "app.conf").symlink_to(target)
     with pytest.raises(RenderError, match="refusing to write through a symlink"):
-        write_outputs([Output(out / "app.conf", b"evil", 0o644)], out, no_warnings)
+        write_outputs([Output(str(out / "app.conf"), b"evil", 0o644)], out, no_warnings)
     assert target.read_bytes() == b"precious"
     assert (out / "app.conf").is_symlink()
 
@@ -137,14 +137,14 @@ def test_existing_symlink_dest_is_refused_and_its_target_untouched(
 def test_symlink_dest_is_refused_without_output_dir_too(tmp_path: Path) -> None:
     (tmp_path / "target").write_bytes(b"precious")
     (tmp_path / "link").symlink_to("target")
-    problems = check_destinations([Output(tmp_path / "link", b"x", 0o644)], None)
+    problems = check_destinations([Output(str(tmp_path / "link"), b"x", 0o644)], None)
     assert problems == [f"{tmp_path / 'link'}: is a symlink; refusing to write through a symlink"]
 
 
 def test_dangling_symlink_dest_is_refused(out: Path, tmp_path: Path) -> None:
     (out / "app.conf").symlink_to(tmp_path / "would-be-created")
     with pytest.raises(RenderError, match="symlink"):
-        write_outputs([Output(out / "app.conf", b"x", 0o644)], out, no_warnings)
+        write_outputs([Output(str(out / "app.conf"), b"x", 0o644)], out, no_warnings)
     assert not (tmp_path / "would-be-created").exists()
 
 
@@ -153,7 +153,7 @@ def test_symlinked_parent_dir_escaping_output_dir_is_refused(tmp_path: Path, out
     elsewhere.mkdir()
     (out / "conf.d").symlink_to(elsewhere)
     with pytest.raises(RenderError, match="outside"):
-        write_outputs([Output(out / "conf.d" / "x.conf", b"x", 0o644)], out, no_warnings)
+        write_outputs([Output(str(out / "conf.d" / "x.conf"), b"x", 0o644)], out, no_warnings)
     assert list(elsewhere.iterdir()) == []
 
 
@@ -162,43 +162,43 @@ def test_missing_dirs_below_an_escaping_symlink_are_refused(tmp_path: Path, out:
     elsewhere.mkdir()
     (out / "link").symlink_to(elsewhere)
     with pytest.raises(RenderError, match="outside"):
-        write_outputs([Output(out / "link" / "new" / "x", b"x", 0o644)], out, no_warnings)
+        write_outputs([Output(str(out / "link" / "new" / "x"), b"x", 0o644)], out, no_warnings)
     assert list(elsewhere.iterdir()) == []
 
 
 def test_dest_outside_output_dir_is_refused(tmp_path: Path, out: Path) -> None:
-    problems = check_destinations([Output(tmp_path / "x.conf", b"x", 0o644)], out)
+    problems = check_destinations([Output(str(tmp_path / "x.conf"), b"x", 0o644)], out)
     assert len(problems) == 1 and "outside" in problems[0]
 
 
 def test_dest_that_is_a_directory_is_refused(out: Path) -> None:
     (out / "app.conf").mkdir()
-    assert check_destinations([Output(out / "app.conf", b"x", 0o644)], out) == [
+    assert check_destinations([Output(str(out / "app.conf"), b"x", 0o644)], out) == [
         f"{out / 'app.conf'}: is a directory"
     ]
 
 
 def test_missing_parent_without_output_dir_is_refused(tmp_path: Path) -> None:
-    problems = check_destinations([Output(tmp_path / "no" / "x", b"x", 0o644)], None)
+    problems = check_destinations([Output(str(tmp_path / "no" / "x"), b"x", 0o644)], None)
     assert problems == [f"{tmp_path / 'no' / 'x'}: directory {tmp_path / 'no'} does not exist"]
 
 
 def test_parent_that_is_a_file_is_refused(out: Path) -> None:
     (out / "file").write_bytes(b"")
-    problems = check_destinations([Output(out / "file" / "x", b"x", 0o644)], out)
+    problems = check_destinations([Output(str(out / "file" / "x"), b"x", 0o644)], out)
     assert len(problems) == 1 and "Not a directory" in problems[0]
 
 
 def test_two_outputs_for_one_file_are_refused(out: Path) -> None:
     (out / "sub").mkdir()
     problems = check_destinations(
-        [Output(out / "a", b"1", 0o644), Output(out / "sub" / ".." / "a", b"2", 0o644)], out
+        [Output(str(out / "a"), b"1", 0o644), Output(str(out / "sub" / ".." / "a"), b"2", 0o644)], out
     )
     assert len(problems) == 1 and "also written as" in problems[0]
 
 
 def test_missing_output_dir_is_refused(tmp_path: Path) -> None:
-    problems = check_destinations([Output(tmp_path / "a", b"1", 0o644)], tmp_path / "nope")
+    problems = check_destinations([Output(str(tmp_path / "a"), b"1", 0o644)], tmp_path / "nope")
     assert problems == [f"output dir {tmp_path / 'nope'}: not an existing directory"]
 
 
@@ -207,10 +207,10 @@ def test_nothing_is_written_when_one_of_several_dests_is_bad(tmp_path: Path, out
     (tmp_path / "target").write_bytes(b"precious")
     (out / "second").symlink_to(tmp_path / "target")
     outputs = [
-        Output(out / "first", b"new", 0o644),
-        Output(out / "new-dir" / "third", b"new", 0o644),
-        Output(out / "second", b"new", 0o644),
-        Output(out / "adir", b"new", 0o644),
+        Output(str(out / "first"), b"new", 0o644),
+        Output(str(out / "new-dir" / "third"), b"new", 0o644),
+        Output(str(out / "second"), b"new", 0o644),
+        Output(str(out / "adir"), b"new", 0o644),
     ]
     (out / "adir").mkdir()
     with pytest.raises(RenderError) as exc:
@@ -228,8 +228,10 @@ def test_write_time_guard_refuses_a_dest_swapped_for_a_symlink_after_the_check(
     """The guard runs again per file, just before staging it (a swap after the check)."""
     (tmp_path / "target").write_bytes(b"precious")
     (out / "app.conf").symlink_to(tmp_path / "target")
+    dirs = writer._Directories(str(out.resolve()))
     with pytest.raises(writer._RefusedError, match="symlink"):
-        writer._stage(Output(out / "app.conf", b"x", 0o644), out.resolve())
+        writer._stage(Output(str(out / "app.conf"), b"x", 0o644), dirs.fd(str(out)), False)
+    dirs.close()
     assert (tmp_path / "target").read_bytes() == b"precious"
     assert leftovers(out) == []
 
@@ -237,10 +239,13 @@ def test_write_time_guard_refuses_a_dest_swapped_for_a_symlink_after_the_check(
 def test_write_time_guard_refuses_a_parent_swapped_to_leave_output_dir(
     tmp_path: Path, out: Path
 ) -> None:
+    """Each directory is checked when it is opened for the writes, before any staging."""
     (tmp_path / "elsewhere").mkdir()
     (out / "sub").symlink_to(tmp_path / "elsewhere")
+    dirs = writer._Directories(str(out.resolve()))
     with pytest.raises(writer._RefusedError, match="outside"):
-        writer._stage(Output(out / "sub" / "a", b"x", 0o644), out.resolve())
+        dirs.fd(str(out / "sub"))
+    dirs.close()
     assert list((tmp_path / "elsewhere").iterdir()) == []
 
 
@@ -262,9 +267,9 @@ def test_a_failure_while_staging_changes_no_file_and_cleans_temp_files(out: Path
         resource.setrlimit(resource.RLIMIT_FSIZE, (64 * 1024, 64 * 1024))
         out = Path({str(out)!r})
         outputs = [
-            Output(out / "a", b"new", 0o644),
-            Output(out / "b", b"B" * 200_000, 0o644),
-            Output(out / "c", b"new", 0o644),
+            Output(str(out / "a"), b"new", 0o644),
+            Output(str(out / "b"), b"B" * 200_000, 0o644),
+            Output(str(out / "c"), b"new", 0o644),
         ]
         try:
             write_outputs(outputs, out, print)
@@ -297,8 +302,8 @@ def test_full_disk_keeps_old_content_and_leaves_no_temp_file(tmp_path: Path) -> 
         subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mnt)], check=True)
         (mnt / "small").write_bytes(b"old small")
         (mnt / "big").write_bytes(b"old big")
-        outputs = [Output(mnt / "small", b"new small", 0o644),
-                   Output(mnt / "big", b"B" * 256 * 1024, 0o644)]
+        outputs = [Output(str(mnt / "small"), b"new small", 0o644),
+                   Output(str(mnt / "big"), b"B" * 256 * 1024, 0o644)]
         try:
             write_outputs(outputs, mnt, print)
             raised = None
@@ -338,7 +343,7 @@ def test_bind_mounted_single_file_is_written_in_place_with_a_warning(tmp_path: P
         subprocess.run(["mount", "--bind", {str(host_file)!r}, str(etc / "app.conf")],
                        check=True)
         warnings = []
-        write_outputs([Output(etc / "app.conf", b"new", 0o640)], etc, warnings.append)
+        write_outputs([Output(str(etc / "app.conf"), b"new", 0o640)], etc, warnings.append)
         print(json.dumps({{
             "warnings": warnings,
             "content": (etc / "app.conf").read_text(),
@@ -357,3 +362,17 @@ def test_bind_mounted_single_file_is_written_in_place_with_a_warning(tmp_path: P
     assert result["names"] == ["app.conf"]
     assert host_file.read_bytes() == b"new"  # written through the mount to the host file
     assert (etc / "app.conf").read_bytes() == b""  # the mount point itself was not replaced
+
+
+def test_fsync_is_asked_for_each_file_and_directory_only_with_sync(
+    out: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    synced: list[int] = []
+    real_fsync = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: synced.append(fd) or real_fsync(fd))
+    outputs = [Output(str(out / "a"), b"a", 0o644), Output(str(out / "b"), b"b", 0o644)]
+    write_outputs(outputs, str(out), no_warnings)
+    assert synced == []
+    write_outputs(outputs, str(out), no_warnings, sync=True)
+    assert len(synced) == 3  # two files, then their directory once
+    assert (out / "a").read_bytes() == b"a"

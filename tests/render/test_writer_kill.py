@@ -27,12 +27,11 @@ TEMP_NAME = re.compile(r"^\.envconf-[0-9a-f]+\.tmp$")
 CHILD = textwrap.dedent(
     """
     import sys
-    from pathlib import Path
     from envconf.render.writer import Output, write_outputs
 
-    out = Path(sys.argv[1])
+    out = sys.argv[1]
     names = sys.argv[2:]
-    outputs = [Output(out / name, b"B" * (64 * 1024), 0o644) for name in names]
+    outputs = [Output(f"{out}/{name}", b"B" * (64 * 1024), 0o644) for name in names]
     print("ready", flush=True)
     write_outputs(outputs, out, print)
     """

@@ -9,19 +9,27 @@ unless a Jinja template is rendered.
 from __future__ import annotations
 
 import os
-import signal
 import sys
-from collections.abc import Sequence
-from pathlib import Path
-from types import FrameType
-from typing import TYPE_CHECKING
 
 from envconf.errors import EnvconfError, Problem, RenderError
+from envconf.records import TYPE_CHECKING
 from envconf.render.options import RenderOptions, parse_options
 from envconf.render.pipeline import load_template_settings, log, log_warning, render_all
 
 if TYPE_CHECKING:
+    import signal
+    from collections.abc import Sequence
+    from types import FrameType
+
     from envconf.render.writer import Output
+else:  # signal.py's functions without its enum wrappers (see envconf.render.process)
+    import _signal as signal
+
+_NAMES = {
+    int(signal.SIGTERM): "SIGTERM",
+    int(signal.SIGINT): "SIGINT",
+    int(signal.SIGHUP): "SIGHUP",
+}
 
 __all__ = ["Terminated", "main", "print_check_json", "run"]
 
@@ -31,7 +39,8 @@ class Terminated(EnvconfError):
 
     def __init__(self, signum: int) -> None:
         self.exit_code = 128 + signum
-        super().__init__(f"stopped by {signal.Signals(signum).name} before the app started")
+        name = _NAMES.get(signum, f"signal {signum}")
+        super().__init__(f"stopped by {name} before the app started")
 
 
 def _on_signal(signum: int, frame: FrameType | None) -> None:
@@ -60,7 +69,7 @@ def run(options: RenderOptions, env: dict[str, str]) -> int:
         wait_for(options.wait, options.timeout, log)
     settings = load_template_settings(options.settings, env) if options.settings else None
     outputs = render_all(options, env, settings)
-    output_dir = Path(options.output_dir) if options.output_dir else None
+    output_dir = options.output_dir or None
     problems = check_destinations(outputs, output_dir)
     if problems:
         raise RenderError(problems)
@@ -72,7 +81,7 @@ def run(options: RenderOptions, env: dict[str, str]) -> int:
             log(f"check: would write {out.dest} ({len(out.content)} bytes, mode {out.mode:04o})")
         log(f"check: {len(outputs)} template(s) rendered, nothing written")
         return 0
-    write_outputs(outputs, output_dir, log_warning)
+    write_outputs(outputs, output_dir, log_warning, sync=options.fsync)
     if outputs:
         log(f"rendered {len(outputs)} file(s)")
     if options.user:

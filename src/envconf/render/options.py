@@ -1,20 +1,20 @@
 """``envconf render``'s options: flags over ``ENVCONF_*`` variables, checked and typed.
 
 Every option may also come from an ``ENVCONF_<NAME>`` variable; a flag wins over it.
-Standard library only: this runs at every container start.
+This runs at every container start: what only some options need (``re`` for --filter,
+``math`` for --timeout, ``signal`` and ``shlex`` for --watch) is imported by them.
 """
 
 from __future__ import annotations
 
-import math
-import re
-import shlex
-import signal
 import sys
-from collections.abc import Mapping, Sequence
-from typing import Any
 
 from envconf.errors import UsageError
+from envconf.records import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+    from typing import Any
 
 __all__ = ["USAGE", "RenderOptions", "parse_options", "parse_signal", "split_command"]
 
@@ -31,6 +31,8 @@ options (each also from an ENVCONF_* variable; flags win):
   --strict                   envsubst: undefined ${VAR} is an error;  ENVCONF_STRICT
                              an empty --template-dir is an error
   --mode OCTAL               permissions of written files             ENVCONF_MODE
+  --fsync                    sync each file and directory to disk     ENVCONF_FSYNC
+                             (for outputs kept on a volume; see below)
   --check                    render and report, write nothing         ENVCONF_CHECK
   --format text|json         --check: the report as JSON on stdout    ENVCONF_FORMAT
   --settings MODULE:CLASS    typed settings, as `settings` in Jinja   ENVCONF_SETTINGS
@@ -52,6 +54,9 @@ options (each also from an ENVCONF_* variable; flags win):
   -h, --help                 show this message
 
 Suffixes: .j2 .jinja .jinja2 -> Jinja2; .template .tmpl -> envsubst.
+Writes are atomic either way (a reader or a killed render never leaves a mixed file);
+--fsync also makes them durable across a power loss, at one sync per file: worth it only
+for outputs on a volume that outlives the container and is not rendered at each start.
 Exit status: the app's own after exec; 1 render problem; 2 usage; 126/127 exec failure.
 
 --init (like `docker run --init` / tini): instead of exec'ing COMMAND, envconf starts it
@@ -88,7 +93,13 @@ _VALUE_OPTIONS = {
     "--cache-dir": "cache_dir",
     "--format": "format",
 }
-_FLAG_OPTIONS = {"--strict": "strict", "--check": "check", "--init": "init", "--watch": "watch"}
+_FLAG_OPTIONS = {
+    "--strict": "strict",
+    "--check": "check",
+    "--init": "init",
+    "--watch": "watch",
+    "--fsync": "fsync",
+}
 _REPEATABLE = {"template", "wait"}
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"", "0", "false", "no", "off"}
@@ -108,6 +119,7 @@ class RenderOptions:
     strict: bool = False
     mode: int | None = None
     check: bool = False
+    fsync: bool = False
     settings: str | None = None
     user: str | None = None
     timeout: float = 30.0
@@ -133,7 +145,7 @@ class RenderOptions:
 
 
 def _split(value: str) -> list[str]:
-    return [part for part in re.split(r"[,\s]+", value) if part]
+    return value.replace(",", " ").split()
 
 
 def parse_options(argv: Sequence[str], env: Mapping[str, str]) -> RenderOptions:
@@ -199,7 +211,7 @@ def _typed(raw: dict[str, Any], command: list[str]) -> RenderOptions:
     options.wait = list(raw.get("wait", []))
     for key in ("template_dir", "output_dir", "settings", "user", "cache_dir"):
         setattr(options, key, raw.get(key) or None)
-    for key in ("strict", "check", "init", "watch"):
+    for key in ("strict", "check", "init", "watch", "fsync"):
         text = str(raw.get(key, "")).strip().lower()
         if text not in _TRUE | _FALSE:
             raise UsageError(f"render: --{key} / ENVCONF_{key.upper()} must be true or false")
@@ -210,6 +222,8 @@ def _typed(raw: dict[str, Any], command: list[str]) -> RenderOptions:
     options.engine = engine
     options.filter = raw.get("filter") or None
     if options.filter is not None:
+        import re
+
         try:
             re.compile(options.filter)
         except re.error as exc:
@@ -272,6 +286,8 @@ def _seconds(text: str, flag: str, low: float, high: float) -> float:
     Raises:
         UsageError: not such a number; the message names the flag and its variable.
     """
+    import math
+
     try:
         value = float(text)
     except ValueError:
@@ -291,6 +307,8 @@ def parse_signal(text: str) -> int:
     Raises:
         UsageError: not a signal this system knows.
     """
+    import signal
+
     name = text.strip().upper()
     if name.isdigit():
         number = int(name)
@@ -311,6 +329,8 @@ def split_command(text: str) -> list[str]:
     Raises:
         UsageError: empty, or unbalanced quotes.
     """
+    import shlex
+
     try:
         argv = shlex.split(text)
     except ValueError as exc:

@@ -7,18 +7,20 @@ given, nor jinja2 unless a Jinja template is rendered.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, NamedTuple
-
 from envconf.errors import Problem, RenderError
 from envconf.fileread import MAX_TEMPLATE_BYTES, FileReadError, FileVariables, read_regular
+from envconf.records import TYPE_CHECKING
 from envconf.redact import MASK, Redactor
-from envconf.render.options import RenderOptions
 from envconf.text import log
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from typing import Any, NamedTuple
+
+    from envconf.render.options import RenderOptions
     from envconf.render.writer import Output
+else:
+    from envconf.records import NamedTuple
 
 __all__ = ["TemplateSettings", "load_template_settings", "log", "log_warning", "render_all"]
 
@@ -75,7 +77,11 @@ def render_all(
         log_warning(message)
     if variables is None:
         variables = FileVariables(env)
-    name_filter = re.compile(options.filter) if options.filter else None
+    name_filter = None
+    if options.filter:
+        import re  # only for a name filter: the envsubst path starts without it
+
+        name_filter = re.compile(options.filter)
     extra = {"settings": settings.data} if settings is not None else None
     cache = None
     if options.cache_dir and any(job.engine == "jinja" for job in jobs):

@@ -4,19 +4,34 @@ Planning only looks at the file system; it never renders or writes. Every proble
 (missing templates, unknown suffixes, destinations escaping ``--output-dir``, links leaving
 ``--template-dir``, two templates for one destination) is collected and raised once.
 
-Only the standard library may be imported here: ``envconf render`` must start fast.
+Paths are ``str`` (:mod:`envconf.render.paths`): ``envconf render`` must start fast.
 """
 
 from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Sequence
-from pathlib import Path
-from typing import NamedTuple
 
 from envconf.errors import RenderError
-from envconf.render.writer import is_inside, landing_path, real_path
+from envconf.records import TYPE_CHECKING
+from envconf.render.paths import (
+    clean,
+    is_inside,
+    join,
+    landing_path,
+    name,
+    parent,
+    real_path,
+    relative_to,
+    stem,
+    suffix,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from typing import NamedTuple
+else:
+    from envconf.records import NamedTuple
 
 ENGINE_SUFFIXES: dict[str, str] = {
     ".j2": "jinja",
@@ -37,16 +52,16 @@ class TemplateJob(NamedTuple):
     following links).
     """
 
-    source: Path
-    dest: Path
+    source: str
+    dest: str
     engine: str
     mode: int
 
 
-def template_suffix(path: Path) -> str | None:
+def template_suffix(path: str) -> str | None:
     """Return the known template suffix of ``path`` (``.j2``, ``.tmpl``, ...), or None."""
-    suffix = path.suffix
-    return suffix if suffix in ENGINE_SUFFIXES else None
+    found = suffix(path)
+    return found if found in ENGINE_SUFFIXES else None
 
 
 def plan_jobs(
@@ -95,13 +110,13 @@ def plan_jobs(
         )
         mode = None
 
-    out_root: Path | None = None
+    out_root: str | None = None
     if output_dir is not None:
-        out_root = real_path(Path(output_dir))
-        if not out_root.is_dir():
+        out_root = real_path(output_dir)
+        if not os.path.isdir(out_root):
             problems.append(f"output dir {output_dir}: not an existing directory")
             out_root = None
-    out = Path(output_dir) if output_dir is not None and out_root is not None else None
+    out = clean(output_dir) if output_dir is not None and out_root is not None else None
 
     for spec in templates:
         job = _plan_single(spec, out, out_root, engine, mode, problems)
@@ -112,7 +127,7 @@ def plan_jobs(
         if output_dir is None:
             problems.append(f"template dir {template_dir}: --output-dir is required with it")
         elif out is not None and out_root is not None:
-            jobs.extend(_plan_tree(Path(template_dir), out, out_root, engine, mode, problems))
+            jobs.extend(_plan_tree(clean(template_dir), out, out_root, engine, mode, problems))
 
     problems.extend(_duplicate_destinations(jobs))
     if problems:
@@ -122,8 +137,8 @@ def plan_jobs(
 
 def _plan_single(
     spec: str,
-    out: Path | None,
-    out_root: Path | None,
+    out: str | None,
+    out_root: str | None,
     engine: str | None,
     mode: int | None,
     problems: list[str],
@@ -136,20 +151,20 @@ def _plan_single(
     if colon and not dest_text:
         problems.append(f"template {src_text}: empty destination after ':'")
         return None
-    source = Path(src_text)
+    source = clean(src_text)
     before = len(problems)
     src_stat = _stat_template(source, problems)
     chosen = _choose_engine(source, engine, problems)
 
-    dest: Path | None = None
+    dest: str | None = None
     if dest_text:
-        dest = Path(dest_text)
-        if out is not None and not dest.is_absolute():
-            dest = out / dest
+        dest = clean(dest_text)
+        if out is not None:
+            dest = join(out, dest)
     elif chosen is not None:  # an unknown suffix without --engine is reported already
-        name = _strip_suffix(source, problems)
-        if name is not None:
-            dest = (out / name) if out is not None else source.with_name(name)
+        base = _strip_suffix(source, problems)
+        if base is not None:
+            dest = join(out if out is not None else parent(source), base)
 
     if dest is not None:
         dest = _place(source, dest, out, out_root, problems)
@@ -161,27 +176,27 @@ def _plan_single(
 
 
 def _plan_tree(
-    root: Path,
-    out: Path,
-    out_root: Path,
+    root: str,
+    out: str,
+    out_root: str,
     engine: str | None,
     mode: int | None,
     problems: list[str],
 ) -> list[TemplateJob]:
     """Plan every template under ``root``, appending to ``problems`` instead of raising."""
     tree_root = real_path(root)
-    if not tree_root.is_dir():
+    if not os.path.isdir(tree_root):
         problems.append(f"template dir {root}: not an existing directory")
         return []
 
     jobs: list[TemplateJob] = []
     for source, rel in _walk(root, tree_root, problems):
-        chosen = engine or ENGINE_SUFFIXES[source.suffix]
-        dest = out / rel.with_name(rel.stem)
+        chosen = engine or ENGINE_SUFFIXES[suffix(source)]
+        dest = join(out, parent(rel), stem(rel))
         before = len(problems)
         dest = _place(source, dest, out, out_root, problems)
         try:
-            src_stat = source.stat()
+            src_stat = os.stat(source)
         except OSError as exc:
             problems.append(f"template {source}: {exc.strerror or exc}")
             continue
@@ -190,17 +205,17 @@ def _plan_tree(
     return jobs
 
 
-def _walk(root: Path, tree_root: Path, problems: list[str]) -> list[tuple[Path, Path]]:
+def _walk(root: str, tree_root: str, problems: list[str]) -> list[tuple[str, str]]:
     """Return ``(path, path relative to root)`` of every template under ``root``, sorted.
 
     Symlinks are followed only when they resolve inside ``tree_root``; any link that
     leaves it is refused, whatever it names, so a tree cannot reach outside itself.
     """
-    found: list[tuple[Path, Path]] = []
+    found: list[tuple[str, str]] = []
     # Resolved directories on the current descent, to refuse a link back to an ancestor.
-    stack: list[Path] = []
+    stack: list[str] = []
 
-    def visit(directory: Path, rel: Path) -> None:
+    def visit(directory: str, rel: str) -> None:
         real = real_path(directory)
         if real in stack:
             problems.append(f"template dir {directory}: symlink loop back to {real}")
@@ -215,7 +230,7 @@ def _walk(root: Path, tree_root: Path, problems: list[str]) -> list[tuple[Path, 
         for entry in entries:
             if entry.name.startswith(".."):
                 continue  # Kubernetes' atomic-swap entries: ..data, ..2025_01_01_...
-            path = directory / entry.name
+            path = join(directory, entry.name)
             if entry.is_symlink():
                 target = real_path(path)
                 if not is_inside(target, tree_root):
@@ -223,27 +238,27 @@ def _walk(root: Path, tree_root: Path, problems: list[str]) -> list[tuple[Path, 
                         f"template {path}: symlink to {target} leaves template dir {root}"
                     )
                     continue
-                if not target.exists():
+                if not os.path.exists(target):
                     if template_suffix(path) is not None:
                         problems.append(f"template {path}: broken symlink to {target}")
                     continue
             if entry.is_dir():
-                visit(path, rel / entry.name)
+                visit(path, join(rel, entry.name))
             elif template_suffix(path) is not None:
-                if entry.is_file() and path.stem:
-                    found.append((path, rel / entry.name))
+                if entry.is_file() and stem(path):
+                    found.append((path, join(rel, entry.name)))
                 elif not entry.is_file():
                     problems.append(f"template {path}: not a regular file")
         stack.pop()
 
-    visit(root, Path())
+    visit(root, ".")
     return found
 
 
-def _stat_template(source: Path, problems: list[str]) -> os.stat_result | None:
+def _stat_template(source: str, problems: list[str]) -> os.stat_result | None:
     """Return the template's stat (following links), or record why it is unusable."""
     try:
-        st = source.stat()
+        st = os.stat(source)
     except FileNotFoundError:
         problems.append(f"template {source}: no such file")
         return None
@@ -256,59 +271,59 @@ def _stat_template(source: Path, problems: list[str]) -> os.stat_result | None:
     return st
 
 
-def _choose_engine(source: Path, engine: str | None, problems: list[str]) -> str | None:
+def _choose_engine(source: str, engine: str | None, problems: list[str]) -> str | None:
     """Return the engine for ``source``: the override, else the one its suffix names."""
     if engine is not None:
         return engine
-    suffix = template_suffix(source)
-    if suffix is None:
+    known_suffix = template_suffix(source)
+    if known_suffix is None:
         known = ", ".join(ENGINE_SUFFIXES)
         problems.append(
-            f"template {source}: unknown template suffix {source.suffix or '(none)'!r};"
+            f"template {source}: unknown template suffix {suffix(source) or '(none)'!r};"
             f" use one of {known} or --engine"
         )
         return None
-    return ENGINE_SUFFIXES[suffix]
+    return ENGINE_SUFFIXES[known_suffix]
 
 
-def _strip_suffix(source: Path, problems: list[str]) -> str | None:
+def _strip_suffix(source: str, problems: list[str]) -> str | None:
     """Return the destination file name for a template given without DEST."""
-    if template_suffix(source) is None or not source.stem:
+    if template_suffix(source) is None or not stem(source):
         problems.append(
             f"template {source}: cannot derive a destination from its name; give one as SRC:DEST"
         )
         return None
-    return source.stem
+    return stem(source)
 
 
 def _place(
-    source: Path, dest: Path, out: Path | None, out_root: Path | None, problems: list[str]
-) -> Path:
+    source: str, dest: str, out: str | None, out_root: str | None, problems: list[str]
+) -> str:
     """Return ``dest`` made canonical below the output dir, or record why it cannot be.
 
     Below ``out`` (kept as the user spelled it), ``..`` and symlinked directories are
     resolved, so the writer sees the path it will really write; a destination that would
     land outside the output dir is a problem.
     """
-    if dest.name in ("", ".", ".."):
+    if name(dest) in ("", ".", ".."):
         problems.append(f"template {source}: destination {dest} is not a file name")
         return dest
     if out is None or out_root is None:
         return dest
     landing = landing_path(dest)
-    if not is_inside(landing.parent, out_root):
+    if not is_inside(parent(landing), out_root):
         problems.append(
             f"template {source}: destination {dest} resolves to {landing},"
             f" outside the output dir {out_root}"
         )
         return dest
-    return out / landing.relative_to(out_root)
+    return join(out, relative_to(landing, out_root))
 
 
-def _same_file(source: Path, dest: Path) -> bool:
+def _same_file(source: str, dest: str) -> bool:
     """Tell whether ``dest`` names the template itself (so rendering would overwrite it)."""
     try:
-        return source.samefile(dest)
+        return os.path.samefile(source, dest)
     except OSError:
         return landing_path(dest) == real_path(source)
 
@@ -323,7 +338,7 @@ def _mode(src_stat: os.stat_result, mode: int | None) -> int:
 
 def _duplicate_destinations(jobs: Sequence[TemplateJob]) -> list[str]:
     """Name every destination that two or more templates would write."""
-    by_dest: dict[Path, list[TemplateJob]] = {}
+    by_dest: dict[str, list[TemplateJob]] = {}
     for job in jobs:
         by_dest.setdefault(landing_path(job.dest), []).append(job)
     return [

@@ -1,11 +1,15 @@
 """Write rendered files all-or-nothing: check every destination, then replace each atomically.
 
-Each file is written to a temporary file in its destination's directory, flushed, synced
-and renamed over the destination, so a reader (or a crash, or SIGKILL) sees the complete
-old or the complete new content, never a mix. A destination that is a symlink is never
+Each file is written to a temporary file in its destination's directory and renamed over
+the destination, so a reader (or SIGKILL) sees the complete old or the complete new
+content, never a mix. With ``sync`` (``render --fsync``) each file is synced before the
+renames and each directory after them, so a power loss cannot leave an empty file either:
+for files rendered again at every start that is rarely worth one ``fsync`` per file (on
+a shared disk, most of a render's time). A destination that is a symlink is never
 written through, and with an output dir nothing lands outside it.
 
-Only the standard library may be imported here: ``envconf render`` must start fast.
+Paths are ``str`` (:mod:`envconf.render.paths`), and nothing is imported that the
+interpreter has not loaded already: ``envconf render`` runs at every container start.
 """
 
 from __future__ import annotations
@@ -13,12 +17,25 @@ from __future__ import annotations
 import errno
 import os
 import stat
-from collections.abc import Callable, Sequence
-from contextlib import suppress
-from pathlib import Path
-from typing import NamedTuple
 
 from envconf.errors import RenderError
+from envconf.records import TYPE_CHECKING
+from envconf.render.paths import is_inside, join, landing_path, name, parent, real_path
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+    from typing import NamedTuple
+else:
+    from envconf.records import NamedTuple
+
+__all__ = [
+    "Output",
+    "check_destinations",
+    "is_inside",
+    "landing_path",
+    "real_path",
+    "write_outputs",
+]
 
 _TMP_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC
@@ -28,7 +45,7 @@ _DIR_MODE = 0o755
 class Output(NamedTuple):
     """A rendered file waiting to be written: ``mode`` is its exact permission bits."""
 
-    dest: Path
+    dest: str
     content: bytes
     mode: int
 
@@ -37,30 +54,7 @@ class _RefusedError(Exception):
     """A destination failed the guard at write time (it changed since it was checked)."""
 
 
-def real_path(path: Path) -> Path:
-    """Return ``path`` absolute with ``..`` and every existing symlink resolved.
-
-    Unlike ``Path.resolve`` on Python < 3.13, a symlink loop does not raise: the looping
-    part is left as it is, and using the path later fails with ELOOP.
-    """
-    return Path(os.path.realpath(path))
-
-
-def landing_path(dest: Path) -> Path:
-    """Return where ``dest`` really lands: its parent resolved (``..``, links), name kept.
-
-    The name itself is not resolved: a destination that is a symlink is refused, not
-    followed.
-    """
-    return real_path(dest.parent) / dest.name
-
-
-def is_inside(path: Path, root: Path) -> bool:
-    """Tell whether the absolute, resolved ``path`` is ``root`` or below it."""
-    return path == root or root in path.parents
-
-
-def check_destinations(outputs: Sequence[Output], output_dir: Path | None) -> list[str]:
+def check_destinations(outputs: Sequence[Output], output_dir: str | None) -> list[str]:
     """Return every reason the outputs cannot be written; empty when all are fine.
 
     A destination is refused when it is an existing symlink (never written through),
@@ -70,15 +64,15 @@ def check_destinations(outputs: Sequence[Output], output_dir: Path | None) -> li
     the same file. Nothing is changed on disk.
     """
     problems: list[str] = []
-    root: Path | None = None
+    root: str | None = None
     if output_dir is not None:
         root = real_path(output_dir)
-        if not root.is_dir():
+        if not os.path.isdir(root):
             return [f"output dir {output_dir}: not an existing directory"]
-    seen: dict[Path, Path] = {}
+    seen: dict[str, str] = {}
     for out in outputs:
         problems.extend(_check_one(out, root))
-        if out.dest.name not in ("", ".", ".."):
+        if name(out.dest) not in ("", ".", ".."):
             landing = landing_path(out.dest)
             if landing in seen:
                 problems.append(f"{out.dest}: also written as {seen[landing]}")
@@ -87,7 +81,11 @@ def check_destinations(outputs: Sequence[Output], output_dir: Path | None) -> li
 
 
 def write_outputs(
-    outputs: Sequence[Output], output_dir: Path | None, warn: Callable[[str], None]
+    outputs: Sequence[Output],
+    output_dir: str | None,
+    warn: Callable[[str], None],
+    *,
+    sync: bool = False,
 ) -> None:
     """Check every destination, then write each output atomically, in order.
 
@@ -96,10 +94,11 @@ def write_outputs(
     Two phases: first *every* file is written to ``.envconf-<random>.tmp`` beside its
     destination (a short name, whatever the destination's length), created with
     ``O_EXCL|O_NOFOLLOW`` and set to exactly ``mode`` before any byte is written
-    (whatever the umask), and synced; only then is each renamed over its destination,
-    and each directory synced once after all its renames. A full disk, a file too large
-    or a name the file system refuses is met in the first phase, before anything is
-    replaced.
+    (whatever the umask), and with ``sync`` synced; only then is each renamed over its
+    destination (and with ``sync`` each directory synced once after all its renames).
+    A full disk, a file too large or a name the file system refuses is met in the first
+    phase, before anything is replaced. Each directory is opened once, and the staging
+    and the renames both work relative to that descriptor.
 
     A destination that is a bind-mounted single file cannot be renamed over (EBUSY): it
     is then truncated and rewritten in place, which is not atomic, and ``warn`` is called
@@ -120,28 +119,30 @@ def write_outputs(
     if problems:
         raise RenderError(problems)
     root = real_path(output_dir) if output_dir is not None else None
-    created: list[Path] = []
-    written: list[Path] = []
-    current: Path | None = None
+    created: list[str] = []
+    written: list[str] = []
+    current: str | None = None
     staged: list[_Staged] = []
+    dirs = _Directories(root)
     try:
         for out in outputs:
             current = out.dest
             _make_parents(out.dest, created)
         for out in outputs:
             current = out.dest
-            staged.append(_stage(out, root))
+            staged.append(_stage(out, dirs.fd(parent(out.dest)), sync))
         for item in staged:
             current = item.out.dest
-            _commit(item, warn)
+            _commit(item, dirs.fd(parent(item.out.dest)), warn, sync)
             written.append(item.out.dest)
         current = None
-        # Each directory is synced once, after all its renames (not once per file): the
-        # renames are atomic either way, and 21 files in one folder need one sync, not 21.
-        for directory in dict.fromkeys(out.dest.parent for out in outputs):
-            _sync_dir(directory)
+        if sync:
+            # Each directory once, after all its renames (the renames are atomic either
+            # way): 21 files in one folder need one directory sync, not 21.
+            for fd in dirs.opened():
+                os.fsync(fd)
     except (OSError, _RefusedError) as exc:
-        _discard(staged, written)
+        _discard(staged, written, dirs)
         _remove_empty_dirs(created)
         reason = _describe(exc)
         failed = [
@@ -150,30 +151,55 @@ def write_outputs(
             else f"cannot sync the output directories: {reason}"
         ]
         if written:
-            failed.append(f"already written before the failure: {', '.join(map(str, written))}")
+            failed.append(f"already written before the failure: {', '.join(written)}")
         raise RenderError(failed) from exc
     except BaseException:
-        _discard(staged, written)
+        _discard(staged, written, dirs)
         _remove_empty_dirs(created)
         raise
-
-
-def _sync_dir(directory: Path) -> None:
-    """Make the renames in ``directory`` durable."""
-    fd = os.open(directory, _DIR_FLAGS)
-    try:
-        os.fsync(fd)
     finally:
-        os.close(fd)
+        dirs.close()
 
 
-def _check_one(out: Output, root: Path | None) -> list[str]:
+class _Directories:
+    """The destination directories, each opened once for a write (and checked, with a root).
+
+    Working relative to an opened directory means a parent swapped for a symlink after
+    the check cannot redirect the write, and the renames land where the staging did.
+    """
+
+    def __init__(self, root: str | None) -> None:
+        self.root = root
+        self._fds: dict[str, int] = {}
+
+    def fd(self, directory: str) -> int:
+        found = self._fds.get(directory)
+        if found is not None:
+            return found
+        fd = os.open(directory, _DIR_FLAGS)
+        self._fds[directory] = fd
+        if self.root is not None:
+            real = _fd_path(fd, directory)
+            if not is_inside(real, self.root):
+                raise _RefusedError(f"its directory now resolves to {real}, outside {self.root}")
+        return fd
+
+    def opened(self) -> list[int]:
+        return list(self._fds.values())
+
+    def close(self) -> None:
+        for fd in self._fds.values():
+            os.close(fd)
+        self._fds.clear()
+
+
+def _check_one(out: Output, root: str | None) -> list[str]:
     """Return the problems of one destination (see :func:`check_destinations`)."""
     dest = out.dest
     problems: list[str] = []
     if not 0 <= out.mode <= 0o7777:
         problems.append(f"{dest}: mode {out.mode:#o} is out of range (0 to 7777 octal)")
-    if dest.name in ("", ".", ".."):
+    if name(dest) in ("", ".", ".."):
         return [*problems, f"{dest}: not a file name"]
     try:
         st = os.lstat(dest)
@@ -189,45 +215,43 @@ def _check_one(out: Output, root: Path | None) -> list[str]:
         elif not stat.S_ISREG(st.st_mode):
             problems.append(f"{dest}: not a regular file")
 
-    existing, missing = _nearest_existing(dest.parent)
+    directory = parent(dest)
+    existing, missing = _nearest_existing(directory)
     if missing and root is None:
-        return [*problems, f"{dest}: directory {dest.parent} does not exist"]
+        return [*problems, f"{dest}: directory {directory} does not exist"]
     if ".." in missing:
         return [*problems, f"{dest}: '..' below a directory that does not exist yet"]
-    if not existing.is_dir():
+    if not os.path.isdir(existing):
         return [*problems, f"{dest}: {existing} is not a directory"]
-    landing_dir = real_path(existing).joinpath(*missing)
+    landing_dir = join(real_path(existing), *missing)
     if root is not None and not is_inside(landing_dir, root):
-        problems.append(f"{dest}: resolves to {landing_dir / dest.name}, outside {root}")
+        problems.append(f"{dest}: resolves to {join(landing_dir, name(dest))}, outside {root}")
     elif not _writable(existing):
         problems.append(f"{dest}: directory {existing} is not writable")
     return problems
 
 
-def _nearest_existing(directory: Path) -> tuple[Path, list[str]]:
+def _nearest_existing(directory: str) -> tuple[str, list[str]]:
     """Return the nearest ancestor that exists (as a link or not) and the names below it."""
     missing: list[str] = []
-    while not os.path.lexists(directory) and directory.parent != directory:
-        missing.insert(0, directory.name)
-        directory = directory.parent
+    while not os.path.lexists(directory) and parent(directory) != directory:
+        missing.insert(0, name(directory))
+        directory = parent(directory)
     return directory, missing
 
 
-def _writable(directory: Path) -> bool:
+def _writable(directory: str) -> bool:
     """Tell whether new files can be created in ``directory`` (EROFS counts as not)."""
     effective = os.access in os.supports_effective_ids
     return os.access(directory, os.W_OK | os.X_OK, effective_ids=effective)
 
 
-def _make_parents(dest: Path, created: list[Path]) -> None:
+def _make_parents(dest: str, created: list[str]) -> None:
     """Create the missing parent directories of ``dest`` with exactly mode 0o755."""
-    _, missing = _nearest_existing(dest.parent)
-    directory = dest.parent
-    for _ in missing:
-        directory = directory.parent
-    for name in missing:
-        directory = directory / name
-        directory.mkdir(_DIR_MODE)
+    directory, missing = _nearest_existing(parent(dest))
+    for part in missing:
+        directory = join(directory, part)
+        os.mkdir(directory, _DIR_MODE)
         created.append(directory)
         fd = os.open(directory, _DIR_FLAGS | os.O_NOFOLLOW)
         try:
@@ -236,10 +260,12 @@ def _make_parents(dest: Path, created: list[Path]) -> None:
             os.close(fd)
 
 
-def _remove_empty_dirs(created: list[Path]) -> None:
+def _remove_empty_dirs(created: list[str]) -> None:
     for directory in reversed(created):
-        with suppress(OSError):
-            directory.rmdir()
+        try:
+            os.rmdir(directory)
+        except OSError:
+            pass
 
 
 class _Staged(NamedTuple):
@@ -249,85 +275,81 @@ class _Staged(NamedTuple):
     tmp: str
 
 
-def _stage(out: Output, root: Path | None) -> _Staged:
-    """Write ``out`` to a temporary file beside its destination, with its mode, synced."""
-    dest = out.dest
-    # Working relative to an opened directory means a parent swapped for a symlink after
-    # the check cannot redirect the write.
-    dir_fd = os.open(dest.parent, _DIR_FLAGS)
+def _stage(out: Output, dir_fd: int, sync: bool) -> _Staged:
+    """Write ``out`` to a temporary file beside its destination, with its mode."""
+    _refuse_symlink(dir_fd, name(out.dest))
+    tmp = f".envconf-{os.urandom(8).hex()}.tmp"
+    fd = os.open(tmp, _TMP_FLAGS, out.mode & 0o777, dir_fd=dir_fd)
     try:
-        if root is not None:
-            real = _fd_path(dir_fd, dest.parent)
-            if not is_inside(real, root):
-                raise _RefusedError(f"its directory now resolves to {real}, outside {root}")
-        _refuse_symlink(dir_fd, dest.name)
-        tmp = f".envconf-{os.urandom(8).hex()}.tmp"
-        fd = os.open(tmp, _TMP_FLAGS, out.mode & 0o777, dir_fd=dir_fd)
-        try:
-            os.fchmod(fd, out.mode)
-            _write_all(fd, out.content)
-            if out.mode & 0o6000:
-                os.fchmod(fd, out.mode)  # a write by a non-root user clears set-id bits
+        os.fchmod(fd, out.mode)
+        _write_all(fd, out.content)
+        if out.mode & 0o6000:
+            os.fchmod(fd, out.mode)  # a write by a non-root user clears set-id bits
+        if sync:
             os.fsync(fd)
-        except BaseException:
-            os.close(fd)
-            with suppress(FileNotFoundError):
-                os.unlink(tmp, dir_fd=dir_fd)
-            raise
+    except BaseException:
         os.close(fd)
-        return _Staged(out, tmp)
-    finally:
-        os.close(dir_fd)
+        try:
+            os.unlink(tmp, dir_fd=dir_fd)
+        except FileNotFoundError:
+            pass
+        raise
+    os.close(fd)
+    return _Staged(out, tmp)
 
 
-def _commit(item: _Staged, warn: Callable[[str], None]) -> None:
+def _commit(item: _Staged, dir_fd: int, warn: Callable[[str], None], sync: bool) -> None:
     """Rename a staged file over its destination (in place for a bind-mounted file)."""
     dest = item.out.dest
-    dir_fd = os.open(dest.parent, _DIR_FLAGS)
+    base = name(dest)
+    _refuse_symlink(dir_fd, base)
     try:
-        _refuse_symlink(dir_fd, dest.name)
+        os.rename(item.tmp, base, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+    except OSError as exc:
+        if exc.errno != errno.EBUSY:
+            raise
+        _write_in_place(dir_fd, base, item.out, sync)
         try:
-            os.rename(item.tmp, dest.name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
-        except OSError as exc:
-            if exc.errno != errno.EBUSY:
-                raise
-            _write_in_place(dir_fd, dest.name, item.out)
-            with suppress(FileNotFoundError):
-                os.unlink(item.tmp, dir_fd=dir_fd)
-            warn(
-                f"{dest}: written in place, not atomically: it is a bind-mounted"
-                " single file (rename over it failed with EBUSY)"
-            )
-    finally:
-        os.close(dir_fd)
+            os.unlink(item.tmp, dir_fd=dir_fd)
+        except FileNotFoundError:
+            pass
+        warn(
+            f"{dest}: written in place, not atomically: it is a bind-mounted"
+            " single file (rename over it failed with EBUSY)"
+        )
 
 
-def _discard(staged: list[_Staged], written: list[Path]) -> None:
+def _discard(staged: list[_Staged], written: list[str], dirs: _Directories) -> None:
     """Remove the temporary files that were not renamed."""
     done = set(written)
     for item in staged:
         if item.out.dest not in done:
-            with suppress(OSError):
-                os.unlink(item.out.dest.parent / item.tmp)
+            try:
+                os.unlink(item.tmp, dir_fd=dirs.fd(parent(item.out.dest)))
+            except (OSError, _RefusedError):
+                pass
 
 
-def _write_in_place(dir_fd: int, name: str, out: Output) -> None:
+def _write_in_place(dir_fd: int, base: str, out: Output, sync: bool) -> None:
     """Overwrite an existing file that cannot be replaced (a bind-mount target)."""
-    fd = os.open(name, os.O_WRONLY | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=dir_fd)
+    fd = os.open(base, os.O_WRONLY | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=dir_fd)
     try:
         # Before writing, so new content is never readable under looser old permissions;
         # the file may belong to the host, where changing its mode can be refused.
-        with suppress(OSError):
+        try:
             os.fchmod(fd, out.mode)
+        except OSError:
+            pass
         _write_all(fd, out.content)
-        os.fsync(fd)
+        if sync:
+            os.fsync(fd)
     finally:
         os.close(fd)
 
 
-def _refuse_symlink(dir_fd: int, name: str) -> None:
+def _refuse_symlink(dir_fd: int, base: str) -> None:
     try:
-        st = os.lstat(name, dir_fd=dir_fd)
+        st = os.lstat(base, dir_fd=dir_fd)
     except FileNotFoundError:
         return
     if stat.S_ISLNK(st.st_mode):
@@ -336,10 +358,10 @@ def _refuse_symlink(dir_fd: int, name: str) -> None:
         raise _RefusedError("it is no longer a regular file")
 
 
-def _fd_path(dir_fd: int, fallback: Path) -> Path:
+def _fd_path(dir_fd: int, fallback: str) -> str:
     """Return the real path of an open directory (``/proc``), else resolve ``fallback``."""
     try:
-        return Path(f"/proc/self/fd/{dir_fd}").readlink()
+        return os.readlink(f"/proc/self/fd/{dir_fd}")
     except OSError:
         return real_path(fallback)
 
@@ -352,6 +374,6 @@ def _write_all(fd: int, data: bytes) -> None:
 
 def _describe(exc: BaseException) -> str:
     if isinstance(exc, OSError) and exc.strerror:
-        name = errno.errorcode.get(exc.errno or 0)
-        return f"{exc.strerror} [{name}]" if name else exc.strerror
+        code = errno.errorcode.get(exc.errno or 0)
+        return f"{exc.strerror} [{code}]" if code else exc.strerror
     return str(exc)

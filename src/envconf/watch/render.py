@@ -21,7 +21,6 @@ import os
 import shlex
 import signal
 from collections.abc import Callable, Mapping
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from envconf.errors import EnvconfError, RenderError
@@ -76,7 +75,7 @@ class RenderSession:
             from envconf.tools.target import import_settings_class
 
             self.settings_class = import_settings_class(options.settings)
-        self.output_dir = Path(options.output_dir) if options.output_dir else None
+        self.output_dir = options.output_dir or None
         #: ``VAR_FILE`` targets the last pass read: path -> (variable, state before reading).
         self.var_files: dict[str, tuple[str, FileState | None]] = {}
 
@@ -128,7 +127,7 @@ class RenderSession:
             raise RenderError(problems)
         return outputs
 
-    def write(self, outputs: list[Output], *, only_changed: bool) -> list[Path]:
+    def write(self, outputs: list[Output], *, only_changed: bool) -> list[str]:
         """Write ``outputs`` atomically; return the destinations whose bytes changed.
 
         With ``only_changed``, a file whose bytes and mode already match is left alone
@@ -136,7 +135,7 @@ class RenderSession:
         """
         from envconf.render.writer import write_outputs
 
-        changed: list[Path] = []
+        changed: list[str] = []
         pending: list[Output] = []
         for out in outputs:
             content, mode = _current(out.dest)
@@ -146,11 +145,16 @@ class RenderSession:
             elif mode != out.mode or not only_changed:
                 pending.append(out)
         if pending:
-            write_outputs(pending, self.output_dir, lambda m: self.log(f"warning: {m}"))
+            write_outputs(
+                pending,
+                self.output_dir,
+                lambda m: self.log(f"warning: {m}"),
+                sync=self.options.fsync,
+            )
         return changed
 
 
-def _current(dest: Path) -> tuple[bytes | None, int | None]:
+def _current(dest: str) -> tuple[bytes | None, int | None]:
     """The bytes and mode a destination has now; ``(None, None)`` when it cannot be read."""
     try:
         fd = os.open(dest, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
