@@ -164,6 +164,7 @@ def _keys(spec: ModelSpec, name: str) -> list[str]:
 
 
 def _alias_path_heads(info: Any) -> set[str]:
+    """The first keys of a field's ``AliasPath`` aliases (``AliasPath("cards", 0)``)."""
     from pydantic import AliasChoices, AliasPath
 
     alias = info.validation_alias
@@ -241,7 +242,7 @@ def _leaf_property(
             f"Environment variable {leaf.env_name} (or {file_var}: a file holding the value)."
         )
     if "cli" in info.precedence:
-        flag = _flag(leaf.path)
+        flag = leaf.cli_flag  # as --help and envconf docs show it
         if leaf.kind == "bool":
             flag += f" / --no-{flag[2:]}"
         notes.append(f"Command-line flag {flag}.")
@@ -259,10 +260,12 @@ def _described(node: dict[str, Any], text: str) -> dict[str, Any]:
 
 
 def _env_shown(info: ClassInfo) -> bool:
+    """Whether variables are read at all (a layer left out of ``precedence`` is not)."""
     return "env" in info.precedence or "dotenv" in info.precedence
 
 
 def _flag(path: tuple[str, ...]) -> str:
+    """A nested model's flag prefix, spelled as ``FieldSpec.cli_flag`` spells its keys'."""
     return "--" + ".".join(part.replace("_", "-") for part in path)
 
 
