@@ -10,6 +10,7 @@ import sys
 
 from envconf.errors import ConfigError, EnvconfError, UsageError
 from envconf.records import TYPE_CHECKING
+from envconf.render.inprocess import RunInProcess
 from envconf.text import log
 
 if TYPE_CHECKING:
@@ -294,6 +295,7 @@ A command's --settings defaults to ENVCONF_SETTINGS, as render's does.
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``envconf`` command; returns the exit status."""
     args = list(sys.argv[1:] if argv is None else argv)
+    errors = [getattr(stream, "errors", None) for stream in (sys.stdout, sys.stderr)]
     for stream in (sys.stdout, sys.stderr):
         # A value holding a lone surrogate (a "\\ud800" JSON escape, bytes that are not
         # UTF-8 in an environment variable) is shown escaped instead of crashing the report.
@@ -320,3 +322,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.code if isinstance(exc.code, int) else 0
     except KeyboardInterrupt:
         return 130
+    except RunInProcess as run:
+        app = run.app
+    # ``render --in-process``: the app runs here, outside every handler above, with the
+    # streams as a fresh interpreter has them.
+    for stream, original in zip((sys.stdout, sys.stderr), errors, strict=True):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None and original is not None:
+            reconfigure(errors=original)
+    app.run()

@@ -88,6 +88,14 @@ def run(options: RenderOptions, env: dict[str, str]) -> int:
         drop_privileges(options.user, env)
     if not options.command:
         return 0
+    if options.in_process:
+        from envconf.render.inprocess import RunInProcess, python_app
+        from envconf.render.process import prepare_command
+
+        app = python_app(options.command, prepare_command(options.command, env), env)
+        if not isinstance(app, str):
+            raise RunInProcess(app)
+        log_warning(f"--in-process: {app}; exec'ing it instead")
     exec_command(options.command, env)
 
 

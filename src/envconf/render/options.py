@@ -33,6 +33,9 @@ options (each also from an ENVCONF_* variable; flags win):
   --mode OCTAL               permissions of written files             ENVCONF_MODE
   --fsync                    sync each file and directory to disk     ENVCONF_FSYNC
                              (for outputs kept on a volume; see below)
+  --in-process               run a Python COMMAND (python -m app,     ENVCONF_IN_PROCESS
+                             python app.py, a console script of this
+                             Python) in this process, not a new one
   --check                    render and report, write nothing         ENVCONF_CHECK
   --format text|json         --check: the report as JSON on stdout    ENVCONF_FORMAT
   --settings MODULE:CLASS    typed settings, as `settings` in Jinja   ENVCONF_SETTINGS
@@ -99,6 +102,7 @@ _FLAG_OPTIONS = {
     "--init": "init",
     "--watch": "watch",
     "--fsync": "fsync",
+    "--in-process": "in_process",
 }
 _REPEATABLE = {"template", "wait"}
 _TRUE = {"1", "true", "yes", "on"}
@@ -120,6 +124,7 @@ class RenderOptions:
     mode: int | None = None
     check: bool = False
     fsync: bool = False
+    in_process: bool = False
     settings: str | None = None
     user: str | None = None
     timeout: float = 30.0
@@ -211,10 +216,11 @@ def _typed(raw: dict[str, Any], command: list[str]) -> RenderOptions:
     options.wait = list(raw.get("wait", []))
     for key in ("template_dir", "output_dir", "settings", "user", "cache_dir"):
         setattr(options, key, raw.get(key) or None)
-    for key in ("strict", "check", "init", "watch", "fsync"):
+    for key in ("strict", "check", "init", "watch", "fsync", "in_process"):
         text = str(raw.get(key, "")).strip().lower()
         if text not in _TRUE | _FALSE:
-            raise UsageError(f"render: --{key} / ENVCONF_{key.upper()} must be true or false")
+            flag = "--" + key.replace("_", "-")
+            raise UsageError(f"render: {flag} / ENVCONF_{key.upper()} must be true or false")
         setattr(options, key, text in _TRUE)
     engine = raw.get("engine") or None
     if engine is not None and engine not in ("jinja", "envsubst"):
@@ -248,6 +254,9 @@ def _typed(raw: dict[str, Any], command: list[str]) -> RenderOptions:
         raise UsageError("render: --format json goes with --check (stdout belongs to the app)")
     if options.template_dir and not options.output_dir:
         raise UsageError("render: --template-dir needs --output-dir")
+    if options.in_process and (options.init or options.watch):
+        mode = "--watch" if options.watch else "--init"
+        raise UsageError(f"render: --in-process cannot be combined with {mode} (a child runs)")
     _typed_supervision(raw, options)
     return options
 

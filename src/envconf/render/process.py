@@ -33,8 +33,10 @@ __all__ = [
     "ExecError",
     "check_exec_size",
     "exec_command",
+    "python_signal_defaults",
     "reset_signals",
     "resolve_command",
+    "shebang",
 ]
 
 #: The PATH searched when the environment has none (Debian's and Docker's default).
@@ -267,7 +269,8 @@ def _exec_failure(command: str, path: str, exc: OSError) -> ExecError:
     shown = command if command == path else f"{command} ({path})"
     if exc.errno == errno.ENOENT:
         # The file exists (it was just found), so its interpreter or loader is missing.
-        interpreter = _shebang(path)
+        words = shebang(path)
+        interpreter = words[0] if words else ""
         if interpreter:
             return ExecError(f"{shown}: bad interpreter {interpreter}: not found", 126)
         return ExecError(
@@ -286,17 +289,30 @@ def _exec_failure(command: str, path: str, exc: OSError) -> ExecError:
     return ExecError(f"{shown}: {_strerror(exc)}", 126)
 
 
-def _shebang(path: str) -> str:
-    """Return the interpreter named by ``path``'s ``#!`` line, or ``""``."""
+def shebang(path: str) -> list[str]:
+    """Return the words of ``path``'s ``#!`` line (interpreter first), or ``[]``."""
     try:
         with open(path, "rb") as file:
             head = file.read(256)
     except OSError:
-        return ""
+        return []
     if not head.startswith(b"#!"):
-        return ""
-    words = head[2:].split(b"\n", 1)[0].split()
-    return os.fsdecode(words[0]) if words else ""
+        return []
+    return [os.fsdecode(word) for word in head[2:].split(b"\n", 1)[0].split()]
+
+
+def python_signal_defaults() -> None:
+    """Give signals the dispositions a fresh ``python`` starts with (``--in-process``).
+
+    Everything default and unblocked, except what CPython itself sets up: SIGINT raises
+    KeyboardInterrupt, SIGPIPE and SIGXFSZ are ignored (writes fail with an error instead).
+    """
+    reset_signals()
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    for name in ("SIGPIPE", "SIGXFSZ"):
+        number = getattr(signal, name, None)
+        if number is not None:
+            signal.signal(number, signal.SIG_IGN)
 
 
 def _strerror(exc: OSError) -> str:
