@@ -187,8 +187,8 @@ def test_unknown_keys_are_errors_with_suggestions() -> None:
 
 
 def test_unknown_keys_are_kept_or_dropped_by_extra() -> None:
-    data, problems, _ = run({"zzz": fleaf("1")}, extra="allow")
-    assert (data, problems) == ({"zzz": Scalar("1")}, [])
+    data, problems, _ = run({"zzz": fleaf("1"), "yy": {"a": fleaf("x")}}, extra="allow")
+    assert (data, problems) == ({"zzz": 1, "yy": {"a": "x"}}, [])  # typed, not raw scalars
     data, problems, _ = run({"zzz": fleaf("1")}, extra="ignore")
     assert (data, problems) == ({}, [])
 

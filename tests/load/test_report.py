@@ -141,8 +141,6 @@ def test_table_lists_precedence_files_and_every_key(loaded: Explained) -> None:
 
 
 def test_a_failed_load_carries_what_did_load_with_secrets_masked(tmp_path: Path) -> None:
-    from pydantic import SecretStr
-
     token = tmp_path / "token"
     token.write_text("file-canary-7731")
 

@@ -241,7 +241,9 @@ def test_configmap_layout_renders_each_visible_name_once(tmp_path: Path, out: Pa
     (tdir / "..data").symlink_to("..2025_01_01")
     (tdir / "app.conf.tmpl").symlink_to("..data/app.conf.tmpl")
     jobs = plan_jobs([], str(tdir), str(out))
-    assert jobs == [TemplateJob(str(tdir / "app.conf.tmpl"), str(out / "app.conf"), "envsubst", 0o640)]
+    assert jobs == [
+        TemplateJob(str(tdir / "app.conf.tmpl"), str(out / "app.conf"), "envsubst", 0o640)
+    ]
 
 
 def test_template_symlink_leaving_the_template_dir_is_refused(tmp_path: Path, out: Path) -> None:

@@ -74,7 +74,10 @@ def run_python(code: str, *, mount_namespace: bool = False) -> dict[str, object]
 def test_writes_new_files_and_replaces_existing_ones(out: Path) -> None:
     (out / "old.conf").write_bytes(b"old")
     write_outputs(
-        [Output(str(out / "old.conf"), b"new", 0o644), Output(str(out / "fresh.conf"), b"x\n", 0o600)],
+        [
+            Output(str(out / "old.conf"), b"new", 0o644),
+            Output(str(out / "fresh.conf"), b"x\n", 0o600),
+        ],
         out,
         no_warnings,
     )
@@ -192,7 +195,8 @@ def test_parent_that_is_a_file_is_refused(out: Path) -> None:
 def test_two_outputs_for_one_file_are_refused(out: Path) -> None:
     (out / "sub").mkdir()
     problems = check_destinations(
-        [Output(str(out / "a"), b"1", 0o644), Output(str(out / "sub" / ".." / "a"), b"2", 0o644)], out
+        [Output(str(out / "a"), b"1", 0o644), Output(str(out / "sub" / ".." / "a"), b"2", 0o644)],
+        out,
     )
     assert len(problems) == 1 and "also written as" in problems[0]
 

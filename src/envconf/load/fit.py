@@ -140,8 +140,12 @@ def _fit_model(tree: Tree, spec: ModelSpec, extra: str, problems: list[Problem])
     for key, node in tree.items():
         target = spec.child(key)
         if target is None:
-            if extra == "allow":
-                out[key] = node
+            if extra == "allow":  # typed by the YAML core schema, as an Any field is
+                out[key] = (
+                    _fit_mapping(node, Any, key, problems)
+                    if isinstance(node, dict)
+                    else _resolve(node, Any, key, problems)
+                )
             elif extra != "ignore" and (not isinstance(node, dict) or node):
                 problems.append(_unknown(key, node, spec))
             continue

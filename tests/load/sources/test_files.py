@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from pydantic import Field
 
 import envconf
 from envconf.fileread import FileVariables
@@ -239,7 +240,7 @@ def test_a_j2_config_file_reports_the_template_lines_not_the_rendered_ones(
         model_config = envconf.SettingsConfigDict(secrets_dir=None)
         name: str = "x"
         port: int = 1
-        users: list[str] = []
+        users: list[str] = Field(default_factory=list)
 
     with pytest.raises(envconf.ConfigError) as caught:
         S.load(env={}, config_files=[str(path)])
