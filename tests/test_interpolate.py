@@ -8,6 +8,8 @@ the official nginx image's ``20-envsubst-on-templates.sh`` calls it.
 from __future__ import annotations
 
 import ast
+import contextlib
+import gc
 import itertools
 import pickle
 import re
@@ -61,6 +63,8 @@ COMPOSE_VECTORS = [
     ("[$BAR] [${BAR}]", "[] []"),
     ("a: ${FOO}\nb: $FOO\n", "a: first\nb: first\n"),
     ("ünï ${FOO} ✓", "ünï first ✓"),
+    # names are ASCII: "é" and "٣" (an Arabic-Indic digit) end a name, as str.isalnum() would not
+    ("$FOOé $FOO٣ $é", "firsté first٣ $é"),
     # "$$" escapes
     ("$$", "$"),
     ("$$FOO", "$FOO"),
@@ -155,6 +159,8 @@ COMPOSE_ERROR_VECTORS = [
     ("${foo:x}", [("", "invalid interpolation format '${foo:x}'", 0)]),
     ("${-x}", [("", "invalid interpolation format '${-x}'", 0)]),
     ("${1}", [("", "invalid interpolation format '${1}'", 0)]),
+    ("${é}", [("", "invalid interpolation format '${é}'", 0)]),
+    ("${FOO٣}", [("", "invalid interpolation format '${FOO٣}'", 0)]),
     ("${", [("", "invalid interpolation format '${'", 0)]),
     # unterminated: the rest of the line is quoted
     ("${foo", [("", "invalid interpolation format '${foo'", 0)]),
@@ -200,6 +206,15 @@ def test_compose_scanning_resumes_after_a_malformed_reference() -> None:
         ("UNSET", NOT_SET.format("UNSET"), 6),
         ("", "invalid interpolation format '${b!}'", 15),
     ]
+
+
+def test_an_unterminated_reference_leaves_later_ones_paired() -> None:
+    # Once a "${" runs off the end, every brace is paired at once; the later operator forms
+    # must still find their own "}" (they were all taken as unterminated before).
+    text = "${A:-x\n${FOO:-y} ${UNSET:-{z}}"
+    assert compose_issues(text) == [("", "invalid interpolation format '${A:-x'", 0)]
+    assert envsubst(text, ENV.get) == "${A:-x\nfirst {z}"
+    assert envsubst("${UNSET:-{z}}${A:-x", ENV.get) == "{z}${A:-x"
 
 
 def test_compose_long_malformed_reference_is_shortened_in_the_message() -> None:
@@ -411,6 +426,7 @@ ENVSUBST_VECTORS = [
     ("$1 $( $", "$1 $( $"),
     # names are the longest run of name characters; scanning resumes after a name
     ("$PORTS", "$PORTS"),
+    ("$PORTé ${PORT٣} ${é} ${PORT٣:-x}", "8080é ${PORT٣} ${é} ${PORT٣:-x}"),
     ("${PORT}S", "8080S"),
     ("${A$PORT}", "${A8080}"),
     ("${$PORT}", "${8080}"),
@@ -522,15 +538,110 @@ def test_error_survives_pickling() -> None:
     assert copy.issues == caught.value.issues
 
 
-def test_module_imports_only_the_standard_library() -> None:
+def _run_time_imports(node: ast.AST) -> set[str]:
+    """Every module ``node`` imports, except under ``if TYPE_CHECKING:`` (never run)."""
+    if isinstance(node, ast.If) and ast.unparse(node.test) == "TYPE_CHECKING":
+        return set().union(*map(_run_time_imports, node.orelse))
+    if isinstance(node, ast.Import):
+        return {alias.name for alias in node.names}
+    if isinstance(node, ast.ImportFrom):
+        return {node.module or ""}
+    return set().union(*map(_run_time_imports, ast.iter_child_nodes(node)))
+
+
+def test_module_imports_only_records_at_run_time() -> None:
+    # It runs at every container start: not even re, typing or collections.abc (issue 16);
+    # what only annotations use is imported under TYPE_CHECKING.
     tree = ast.parse(Path(interpolate_module.__file__).read_text(encoding="utf-8"))
-    imported = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            imported |= {alias.name.split(".")[0] for alias in node.names}
-        elif isinstance(node, ast.ImportFrom) and node.module:
-            imported.add(node.module.split(".")[0])
-    assert imported <= set(sys.stdlib_module_names) | {"__future__"}
+    assert _run_time_imports(tree) == {"__future__", "envconf.records"}
+
+
+# Modules that would cost milliseconds at every container start.
+HEAVY = {"re", "typing", "enum", "functools", "collections", "collections.abc"}
+
+
+def _imported_by(module: str) -> list[tuple[str, list[str]]]:
+    """Return what importing ``module`` (an envconf module) loads, in a fresh interpreter.
+
+    Each module comes with the modules below ``module`` that imported it, outermost first.
+    The envconf package is a bare stand-in, so its ``__init__`` (which other render-path
+    modules share) does not run and cannot hide what ``module`` itself imports; neither
+    does ``site`` (``-S``).
+    """
+    package = Path(interpolate_module.__file__).parent
+    code = (
+        f"import sys; package = type(sys)('envconf'); package.__path__ = [{str(package)!r}];"
+        f" sys.modules['envconf'] = package; import {module}"
+    )
+    result = subprocess.run(
+        [sys.executable, "-I", "-S", "-X", "importtime", "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    rows = []  # (depth, name), each after the modules it imported
+    for line in result.stderr.splitlines():
+        if line.startswith("import time:") and "imported package" not in line:
+            name = line.rsplit("|", 1)[1]
+            rows.append((len(name) - len(name.lstrip()), name.strip()))
+    top = next(i for i, (_, name) in enumerate(rows) if name == module)
+    loaded: list[tuple[str, list[str]]] = []
+    importers: list[tuple[int, str]] = []
+    for depth, name in reversed(rows[:top]):
+        if depth <= rows[top][0]:
+            break
+        while importers and importers[-1][0] >= depth:
+            importers.pop()
+        loaded.append((name, [importer for _, importer in importers]))
+        importers.append((depth, name))
+    return loaded
+
+
+def test_importing_the_module_loads_nothing_heavy() -> None:
+    loaded = _imported_by("envconf.interpolate")
+    assert {name for name, importers in loaded if not importers} <= {
+        "__future__",
+        "envconf.records",
+    }
+    # envconf.records makes its records with collections.namedtuple, as typing does.
+    heavy = {
+        name
+        for name, importers in loaded
+        if name in HEAVY and not (name == "collections" and importers == ["envconf.records"])
+    }
+    assert heavy == set()
+
+
+def _best_of(runs: int, call: Callable[[], object]) -> float:
+    return min(_timed(call) for _ in range(runs))
+
+
+def _expand_both(text: str) -> None:
+    for expand in (interpolate, envsubst):
+        with contextlib.suppress(InterpolationError):
+            expand(text, NOTHING.get)
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        pytest.param(lambda n: "${X:-{a} $Y\n" * n, id="unterminated-operators"),
+        pytest.param(lambda n: "${X:-" * n, id="unterminated-on-one-line"),
+        pytest.param(lambda n: "${ x\n" * n + "}" * n, id="malformed-closed-far-away"),
+    ],
+)
+def test_unterminated_references_keep_the_scan_linear(build: Callable[[int], str]) -> None:
+    # Ten times the text should take about ten times as long; a quadratic scan (each
+    # "${" looking for its "}" to the end of the text) takes a hundred times as long.
+    small, large = build(2_000), build(20_000)
+    enabled = gc.isenabled()
+    gc.disable()  # the issues are many objects; a collection would distort the ratio
+    try:
+        ratio = _best_of(3, lambda: _expand_both(large)) / _best_of(5, lambda: _expand_both(small))
+    finally:
+        if enabled:
+            gc.enable()
+    assert ratio < 35
 
 
 def test_large_template_is_fast() -> None:
