@@ -9,7 +9,6 @@ problem, located and secret-free.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -83,6 +82,8 @@ class Settings(BaseSettings):
         if unknown:
             hints = []
             for key in unknown:
+                import difflib  # only for a suggestion: not at every start
+
                 close = difflib.get_close_matches(key, sorted(_KNOWN_KEYS), n=1)
                 hints.append(f"{key!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
             raise TypeError(f"{cls.__name__}: unknown model_config key {', '.join(hints)}")

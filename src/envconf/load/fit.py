@@ -9,7 +9,6 @@ Nothing else is converted here: pydantic does that in one validation.
 
 from __future__ import annotations
 
-import difflib
 import math
 import re
 import typing
@@ -203,6 +202,8 @@ def unknown_nested_keys(tree: Tree, spec: ModelSpec, case_sensitive: bool = True
 def _unknown(key: str, node: Tree | Leaf, spec: ModelSpec) -> Problem:
     origin = origin_of_node(node)
     source, location = (origin.source, origin.location) if origin else ("", "")
+    import difflib  # only for a suggestion: not at every start
+
     close = difflib.get_close_matches(key, list(spec.children), n=1, cutoff=0.6)
     hint = f" (did you mean {'.'.join((*spec.path, close[0]))}?)" if close else ""
     dotted = ".".join((*spec.path, key))

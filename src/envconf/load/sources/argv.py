@@ -8,7 +8,6 @@ pydantic-settings' ``CliSettingsSource`` instead: see :mod:`envconf.load.pipelin
 
 from __future__ import annotations
 
-import difflib
 import json
 import sys
 import warnings
@@ -170,6 +169,8 @@ def parse_argv(
         if target is None:
             # Compare names without the shared "--": it made unrelated flags look alike.
             choices = [n.replace("_", "-") for n in (*table, CONFIG_FLAG)]
+            import difflib  # only for a suggestion: not at every start
+
             close = difflib.get_close_matches(name.replace("_", "-"), choices, n=1, cutoff=0.6)
             hint = f" (did you mean --{close[0]}?)" if close else ""
             # Name the flag only: the text after "=" may be a secret.

@@ -8,7 +8,6 @@ file, as it does in the environment.
 
 from __future__ import annotations
 
-import difflib
 import json
 from collections.abc import Iterable
 from typing import Any
@@ -39,6 +38,8 @@ def env_file_tree(
             via_file = spec is not None
         if spec is None:
             known = [*index.by_name, *index.unprefixed]
+            import difflib  # only for a suggestion: not at every start
+
             close = difflib.get_close_matches(index.norm(entry.name), known, n=1, cutoff=0.75)
             hint = f" (did you mean {close[0]}?)" if close else ""
             problems.append(Problem("", f"unknown key {entry.name}{hint}", "file", location))
