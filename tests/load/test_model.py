@@ -184,3 +184,27 @@ def test_case_sensitive_names_keep_their_case() -> None:
     exact = build_spec(Info, prefix="app_", delimiter="__", case_sensitive=True)
     leaf = exact.find(("max_conns",))
     assert isinstance(leaf, FieldSpec) and leaf.env_name == "app_max_conns"
+
+
+def test_an_aliased_field_is_documented_by_the_variable_that_really_sets_it() -> None:
+    from pydantic import BaseModel, Field
+
+    import envconf
+    from envconf.load.classinfo import class_info
+
+    class Db(BaseModel):
+        host: str = Field(default="h", alias="HOST_X")
+
+    class Aliased(envconf.Settings):
+        model_config = envconf.SettingsConfigDict(
+            env_prefix="APP_", env_nested_delimiter="__", secrets_dir=None
+        )
+        url: str = Field(default="u", alias="URL")
+        port: int = 1
+        db: Db = Db()
+
+    leaves = {leaf.key: leaf.env_name for leaf in class_info(Aliased).spec.leaves()}
+    # pydantic-settings reads a top-level alias without the prefix, a nested one as a segment
+    assert leaves == {"url": "URL", "port": "APP_PORT", "db.host": "APP_DB__HOST_X"}
+    settings = Aliased.load(env={"URL": "x", "APP_DB__HOST_X": "y", "APP_PORT": "2"})
+    assert (settings.url, settings.db.host, settings.port) == ("x", "y", 2)

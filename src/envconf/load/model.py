@@ -229,6 +229,19 @@ def _env_name(prefix: str, delimiter: str, path: tuple[str, ...], case_sensitive
     return name if case_sensitive else name.upper()
 
 
+def _variable_of(
+    prefix: str, delimiter: str, path: tuple[str, ...], keys: tuple[str, ...], sensitive: bool
+) -> str:
+    """The variable that sets a field, as pydantic-settings reads it.
+
+    Segments are the keys pydantic validates under (an alias when aliases are in use), and
+    a top-level field with an alias is read from the alias alone, without the prefix.
+    """
+    if keys and path and keys[0] != path[0]:
+        return _env_name("", delimiter, keys, sensitive)
+    return _env_name(prefix, delimiter, keys or path, sensitive)
+
+
 def field_names(name: str, info: FieldInfo, config: Any) -> tuple[str, ...]:
     """Every key pydantic accepts for a field; the first is the one sources write.
 
@@ -266,7 +279,7 @@ def build_spec(
     spec = ModelSpec(
         path=path,
         model=model,
-        env_name=_env_name(prefix, delimiter, path, case_sensitive),
+        env_name=_variable_of(prefix, delimiter, path, key_path, case_sensitive),
         key_path=key_path,
     )
     config = model.model_config
@@ -301,7 +314,9 @@ def build_spec(
             secret=is_secret(annotation),
             default=default,
             explicit_description=_description(info),
-            env_name=_env_name(prefix, delimiter or "__", child_path, case_sensitive),
+            env_name=_variable_of(
+                prefix, delimiter or "__", child_path, child_keys, case_sensitive
+            ),
             info=info,
             owner=model,
             key_path=child_keys,
