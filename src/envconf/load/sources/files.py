@@ -15,6 +15,7 @@ from typing import Any, NamedTuple
 from envconf.errors import Problem
 from envconf.fileread import MAX_CONFIG_BYTES, FileReadError, FileVariables, read_regular
 from envconf.interpolate import InterpolationError, interpolate, line_of, references
+from envconf.jinja_engine import jinja_line_map, render_jinja
 from envconf.load.classinfo import SECRET_REFERENCE, as_paths, class_info
 from envconf.load.fit import fit
 from envconf.load.merge import merge
@@ -22,7 +23,7 @@ from envconf.load.names import NameIndex
 from envconf.load.source import FileReport, Input, Layer, LoadContext
 from envconf.load.sources.base import EnvconfSource
 from envconf.load.tree import Branch, Leaf, Scalar, Tree
-from envconf.templating import TemplateFailed, jinja_line_map, lookup_checked, render_jinja
+from envconf.templating import TemplateFailed, lookup_checked
 
 FORMATS = {".yaml": "yaml", ".yml": "yaml", ".json": "json", ".toml": "toml", ".env": "env"}
 TEMPLATE_SUFFIX = ".j2"
