@@ -185,14 +185,24 @@ def render_envsubst(work_root: Path, runs: int) -> dict[str, Any]:
     """Workload 4: 21 templates, envconf's envsubst engine vs the nginx-image loop."""
     root = work_root / "render"
     tmpl_dir, _, expected = write_templates(root)
-    names = ["envconf render", "nginx-style envsubst loop", "floor: one-process stdlib regex"]
+    names = [
+        "envconf render",
+        "nginx-style envsubst loop",
+        "bare envsubst loop (one envsubst per file)",
+        "floor: one-process stdlib regex",
+    ]
     outs = _prepare_outputs(root, names)
     env = _render_env(
         {
             "NGINX_ENVSUBST_TEMPLATE_DIR": str(tmpl_dir),
             "NGINX_ENVSUBST_OUTPUT_DIR": str(outs["nginx-style envsubst loop"]),
+            "BENCH_TEMPLATE_DIR": str(tmpl_dir),
+            "BENCH_OUTPUT_DIR": str(outs["bare envsubst loop (one envsubst per file)"]),
         }
     )
+    # The bare loop gets the names of the defined variables precomputed, as it would be
+    # written by hand for a known set of variables.
+    env["BENCH_ENVSUBST_NAMES"] = " ".join(f"${{{name}}}" for name in sorted(env))
     envconf = str(BIN / "envconf")
     commands = {
         "envconf render": [
@@ -204,6 +214,7 @@ def render_envsubst(work_root: Path, runs: int) -> dict[str, Any]:
             str(outs["envconf render"]),
         ],
         "nginx-style envsubst loop": ["sh", str(SCRIPTS / "nginx-envsubst.sh")],
+        "bare envsubst loop (one envsubst per file)": ["sh", str(SCRIPTS / "bare-envsubst.sh")],
         "floor: one-process stdlib regex": [
             PYTHON,
             str(SCRIPTS / "floor_envsubst.py"),
@@ -213,10 +224,9 @@ def render_envsubst(work_root: Path, runs: int) -> dict[str, Any]:
     }
     excluded: dict[str, str] = {}
     if shutil.which("envsubst", path=env["PATH"]) is None:
-        excluded["nginx-style envsubst loop"] = (
-            "envsubst not installed (apt-get install gettext-base)"
-        )
-        del commands["nginx-style envsubst loop"]
+        for name in ("nginx-style envsubst loop", "bare envsubst loop (one envsubst per file)"):
+            excluded[name] = "envsubst not installed (apt-get install gettext-base)"
+            del commands[name]
         log("render envsubst: envsubst not installed, the nginx-style loop is left out")
     for name, argv in commands.items():
         _run(argv, env)

@@ -342,7 +342,7 @@ def _jinja_split(path: Path, env: dict[str, str]) -> dict[str, float]:
     from jinja2 import nodes
 
     from envconf.fileread import FileVariables
-    from envconf.templating import jinja_environment, render_jinja
+    from envconf.jinja_engine import jinja_environment, render_jinja
 
     imported = time.perf_counter() - start
     text = path.read_text()

@@ -432,7 +432,10 @@ def test_output_matching_rules() -> None:
     assert console_steps("$ a \\\n> --b\nout\n$ c\n") == [(0, "a  --b", "out"), (3, "c", "")]
 
 
-@pytest.mark.parametrize("command", ["render", "explain", "check", "docs", "dotenv", "schema", "diff"])
+COMMANDS = ["render", "explain", "check", "docs", "dotenv", "schema", "diff"]
+
+
+@pytest.mark.parametrize("command", COMMANDS)
 def test_cli_page_covers_every_option_and_variable(command: str) -> None:
     """docs/cli.md names every flag and ``ENVCONF_*`` variable that ``--help`` shows."""
     proc = subprocess.run(

@@ -134,6 +134,8 @@ LIGHT = [
     "envconf.interpolate",
     "envconf.redact",
     "envconf.templating",
+    "envconf.jinja_engine",
+    "envconf.jinja_analysis",
     "envconf.text",
     "envconf.render.command",
     "envconf.render.options",
@@ -182,3 +184,52 @@ def test_envsubst_render_imports_no_pydantic_jinja2_or_yaml(tmp_path: Path) -> N
     )
     assert run.stdout == "0 []\n", run.stderr
     assert (tmp_path / "a.conf").read_text() == "port 80;\n"
+
+
+# What the envsubst render path may import beyond what the interpreter has loaded when it
+# starts: each of re, typing, enum, pathlib, signal costs milliseconds of every container
+# start (issue: start within a few milliseconds of the interpreter). `collections` is the
+# one exception, for the records (envconf/records.py).
+ENVSUBST_PATH_STDLIB = {
+    "__future__",
+    "_collections",
+    "_operator",
+    "collections",
+    "errno",
+    "itertools",
+    "keyword",
+    "operator",
+    "reprlib",
+}
+
+
+def test_envsubst_render_imports_only_what_it_needs(tmp_path: Path) -> None:
+    (tmp_path / "a.conf.tmpl").write_text("port ${PORT}; host $host; ${X:-d}\n")
+    code = (
+        "import sys\n"
+        "before = set(sys.modules)\n"
+        "from envconf.cli import main\n"
+        "status = main(['render', '-t', 'a.conf.tmpl', '--', 'true'])\n"
+    )
+    # exec is the last step: ask for the modules just before it, by replacing execve.
+    code = (
+        "import os, sys\n"
+        "def report(path, argv, env):\n"
+        "    print(sorted(set(sys.modules) - before), flush=True)\n"
+        "    os._exit(0)\n"
+        "os.execve = report\n" + code
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=tmp_path,
+        env={"PORT": "80", "PYTHONPATH": str(SRC), "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr
+    imported = set(ast.literal_eval(run.stdout))
+    own = {m for m in imported if m == "envconf" or m.startswith("envconf.")}
+    assert imported - own <= ENVSUBST_PATH_STDLIB, sorted(imported - own - ENVSUBST_PATH_STDLIB)
+    assert not any(m.startswith(("envconf.load", "envconf.settings", "envconf.tools")) for m in own)
+    assert (tmp_path / "a.conf").read_text() == "port 80; host $host; d\n"

@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from envconf.fileread import FileVariables
+from envconf.jinja_engine import jinja_environment, render_jinja
 from envconf.render.jinja_cache import SUFFIX, JinjaCache
-from envconf.templating import TemplateFailed, jinja_environment, render_jinja
+from envconf.templating import TemplateFailed
 
 
 def _variable(message: str) -> str:

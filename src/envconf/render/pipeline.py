@@ -43,8 +43,8 @@ def load_template_settings(spec: str, env: Mapping[str, str]) -> TemplateSetting
         UsageError: the class cannot be imported (exit 2).
         ConfigError: the settings are invalid (exit 1).
     """
+    from envconf.jinja_engine import data_only
     from envconf.load.report import secret_values
-    from envconf.templating import data_only
     from envconf.tools.target import import_settings_class
 
     settings = import_settings_class(spec).load(env=env)
@@ -64,7 +64,7 @@ def render_all(
     """
     from envconf.render.plan import plan_jobs
     from envconf.render.writer import Output
-    from envconf.templating import TemplateFailed, render_envsubst, render_jinja, template_problem
+    from envconf.templating import TemplateFailed, render_envsubst, template_problem
 
     jobs = plan_jobs(
         options.template, options.template_dir, options.output_dir, options.engine, options.mode
@@ -104,6 +104,8 @@ def render_all(
             continue
         try:
             if job.engine == "jinja":
+                from envconf.jinja_engine import render_jinja
+
                 rendered = render_jinja(text, label, variables, extra, cache)
             else:
                 rendered = render_envsubst(

@@ -15,7 +15,6 @@ from typing import Any, NamedTuple
 from envconf.errors import Problem
 from envconf.fileread import MAX_CONFIG_BYTES, FileReadError, FileVariables, read_regular
 from envconf.interpolate import InterpolationError, interpolate, line_of, references
-from envconf.jinja_engine import jinja_line_map, render_jinja
 from envconf.load.classinfo import SECRET_REFERENCE, as_paths, class_info
 from envconf.load.fit import fit
 from envconf.load.merge import merge
@@ -125,6 +124,8 @@ def load_file(
         except UnicodeDecodeError as exc:
             line = data[: exc.start].count(b"\n") + 1
             return {}, [Problem("", "not valid UTF-8", "file", f"{path}:{line}")]
+        from envconf.jinja_engine import jinja_line_map, render_jinja  # .j2 files only
+
         try:
             rendered = render_jinja(text, path, variables)
         except TemplateFailed as exc:
