@@ -230,6 +230,18 @@ def test_envsubst_render_imports_only_what_it_needs(tmp_path: Path) -> None:
     assert run.returncode == 0, run.stderr
     imported = set(ast.literal_eval(run.stdout))
     own = {m for m in imported if m == "envconf" or m.startswith("envconf.")}
-    assert imported - own <= ENVSUBST_PATH_STDLIB, sorted(imported - own - ENVSUBST_PATH_STDLIB)
+    allowed = set(ENVSUBST_PATH_STDLIB)
+    if _reserved_signals_ignored():
+        # Inherited "ignore" of glibc's signals 32/33 is reset through ctypes before exec
+        # (envconf.render.process): only then, as some CI runners leave them ignored.
+        allowed |= {"_ctypes", "_struct", "ctypes", "ctypes._endian", "struct", "types"}
+    assert imported - own <= allowed, sorted(imported - own - allowed)
     assert not any(m.startswith(("envconf.load", "envconf.settings", "envconf.tools")) for m in own)
     assert (tmp_path / "a.conf").read_text() == "port 80; host $host; d\n"
+
+
+def _reserved_signals_ignored() -> bool:
+    """Whether this process (and so its children) inherited signals 32 or 33 ignored."""
+    status = Path("/proc/self/status").read_text()
+    line = next((x for x in status.splitlines() if x.startswith("SigIgn:")), "SigIgn: 0")
+    return bool(int(line.split()[1], 16) & (0b11 << 31))
