@@ -58,12 +58,32 @@ TOKENS = st.one_of(
 ARGV = st.lists(TOKENS, max_size=12).filter(lambda argv: not {"-h", "--help"} & set(argv))
 
 
+# Flags of non-secret fields: a bad value given to one of them is shown, like any value.
+SHOWN_FLAGS = {"--name", "--workers", "--debug", "--no-debug", "--tags", "--limits", "--pair",
+               "--inner", "--inner.port"}  # fmt: skip
+
+
+def may_show_secret(argv: list[str]) -> bool:
+    """Whether the secret text was typed somewhere other than after ``=`` of a bad option.
+
+    A stray argument, an option's own name or the value of a non-secret flag is shown as
+    given; the value after ``=`` of an unknown option or of the password flag never is.
+    """
+    for token in argv:
+        if SECRET not in token:
+            continue
+        name, eq, _ = token.partition("=")
+        hidden = token.startswith("--") and eq and SECRET not in name
+        if not hidden or name in SHOWN_FLAGS:
+            return True
+    return False
+
+
 def check(exc: ConfigError, argv: list[str]) -> None:
     assert exc.problems and str(exc)
     for problem in exc.problems:
         assert problem.source in ("cli", "file") or problem.location, problem
-    secret_given_alone = SECRET in argv  # as a value of its own it may be shown
-    if not secret_given_alone:
+    if not may_show_secret(argv):
         assert SECRET not in str(exc), str(exc)
 
 
