@@ -103,7 +103,16 @@ app_is_pid1() {
     # shellcheck disable=SC2016 # awk's own $2
     uid=$(d exec envconf-ct-web awk '/^Uid:/ {print $2}' /proc/1/status) || return 1
     say "  PID 1: '$cmdline' as uid $uid"
-    [[ $cmdline == "python -m webapp " && $uid == 10001 ]]
+    # The image starts its Python app --in-process: PID 1 is the render's interpreter,
+    # running the app, and no second process exists for it.
+    local others
+    others=$(d exec envconf-ct-web sh -c \
+        'for p in /proc/[0-9]*; do [ "${p#/proc/}" = 1 ] && continue;
+         tr "\0" " " <"$p/cmdline" 2>/dev/null | grep -q "m webap[p]" && echo "${p#/proc/}";
+         done; true') \
+        || return 1
+    say "  other processes running webapp: '${others}'"
+    [[ $cmdline == *"--in-process -- python -m webapp " && $uid == 10001 && -z $others ]]
 }
 
 root_is_read_only() {
@@ -188,7 +197,7 @@ webapp_tests() {
             http_answer
         check "the template was rendered inside the container (/tmp/logging.yaml)" \
             rendered_in_container
-        check "the app itself is PID 1, as uid 10001 (envconf exec'd it)" app_is_pid1
+        check "the app itself runs as PID 1, as uid 10001 (in the render's process)" app_is_pid1
         check "the root filesystem is read-only" root_is_read_only
         check "visits are counted in the data volume" visits_are "$URL" 2
         check "docker stop returns well under its timeout with the app's exit code 0" \
