@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 SRC = Path(__file__).resolve().parents[1] / "src"
+REPO = SRC.parent
 PACKAGE = SRC / "envconf"
 
 
@@ -188,19 +189,9 @@ def test_envsubst_render_imports_no_pydantic_jinja2_or_yaml(tmp_path: Path) -> N
 
 # What the envsubst render path may import beyond what the interpreter has loaded when it
 # starts: each of re, typing, enum, pathlib, signal costs milliseconds of every container
-# start (issue: start within a few milliseconds of the interpreter). `collections` is the
-# one exception, for the records (envconf/records.py).
-ENVSUBST_PATH_STDLIB = {
-    "__future__",
-    "_collections",
-    "_operator",
-    "collections",
-    "errno",
-    "itertools",
-    "keyword",
-    "operator",
-    "reprlib",
-}
+# start (issue: start within a few milliseconds of the interpreter). Not even
+# `collections`: envconf/records.py builds records on `_operator`, which is built in.
+ENVSUBST_PATH_STDLIB = {"__future__", "_operator", "errno"}
 
 
 def test_envsubst_render_imports_only_what_it_needs(tmp_path: Path) -> None:
@@ -238,6 +229,40 @@ def test_envsubst_render_imports_only_what_it_needs(tmp_path: Path) -> None:
     assert imported - own <= allowed, sorted(imported - own - allowed)
     assert not any(m.startswith(("envconf.load", "envconf.settings", "envconf.tools")) for m in own)
     assert (tmp_path / "a.conf").read_text() == "port 80; host $host; d\n"
+
+
+def _imported_at_start(argv: list[str], cwd: Path) -> set[str]:
+    """The modules ``python -X importtime ARGV`` imports (the interpreter's own included)."""
+    run = subprocess.run(
+        [sys.executable, "-X", "importtime", *argv],
+        cwd=cwd,
+        env={"PORT": "80", "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr
+    rows = [line.rpartition("|")[2] for line in run.stderr.splitlines() if "|" in line]
+    return {row.strip() for row in rows[1:]}
+
+
+def test_the_installed_envconf_command_imports_only_what_render_needs(tmp_path: Path) -> None:
+    # The command is scripts/envconf, installed as is: a generated entry-point wrapper
+    # would import `re` (~4 ms of every container start) to tidy argv[0] for Windows.
+    command = Path(sys.executable).parent / "envconf"
+    assert (
+        command.read_text().split("\n")[1:]
+        == (REPO / "scripts" / "envconf").read_text().split("\n")[1:]
+    ), "reinstall: make venv"
+    (tmp_path / "a.conf.tmpl").write_text("port ${PORT};\n")
+    interpreter = _imported_at_start(["-c", "pass"], tmp_path)
+    imported = _imported_at_start([str(command), "render", "-t", "a.conf.tmpl"], tmp_path)
+    extra = {m for m in imported - interpreter if m != "envconf" and not m.startswith("envconf.")}
+    allowed = set(ENVSUBST_PATH_STDLIB)
+    if _reserved_signals_ignored():
+        allowed |= {"_ctypes", "_struct", "ctypes", "ctypes._endian", "struct", "types"}
+    assert extra <= allowed, sorted(extra - allowed)
+    assert (tmp_path / "a.conf").read_text() == "port 80;\n"
 
 
 def _reserved_signals_ignored() -> bool:

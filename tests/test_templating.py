@@ -58,6 +58,21 @@ def test_envsubst_reports_every_unreadable_variable_on_its_first_reference_line(
     assert "s3cret" not in str(info.value) and "other" not in str(info.value)
 
 
+def test_envsubst_reads_a_var_file_only_where_its_value_is_expanded(tmp_path: Path) -> None:
+    # One pass: a default that is not used, a filtered-out name and an unreadable file in
+    # strict mode (only the unreadable file is reported, not the unset variable after it).
+    env = {"A": "set", "B_FILE": str(tmp_path / "missing"), "C_FILE": str(tmp_path / "nope")}
+    variables = FileVariables(env)
+    assert render_envsubst("${A:-$B}\n", "t", variables) == "set\n"
+    assert variables.reads == []
+    nginx_only = re.compile("^NGINX_")
+    assert render_envsubst("$B\n", "t", FileVariables(env), name_filter=nginx_only) == "$B\n"
+    with pytest.raises(TemplateFailed) as info:
+        render_envsubst("${A:-$B}\n${C}\n", "t", FileVariables(env), strict=True)
+    assert lines_and_names(info.value) == [(2, "C")]
+    assert "required" not in str(info.value)
+
+
 def test_lookup_checked_refuses_a_value_that_is_not_text() -> None:
     with pytest.raises(FileReadError, match="not valid UTF-8"):
         lookup_checked(FileVariables({"X": "\udcff"}), "X")

@@ -4,15 +4,15 @@ Shared by ``envconf render`` and ``*.j2`` config files: the error a failed templ
 raises, problems located at a template line, and ``VAR_FILE`` lookups refusing bytes that
 are not text. The envsubst engine runs at every container start, so this module imports
 no ``re``, ``enum`` or ``typing`` at run time; the Jinja2 engine lives in
-:mod:`envconf.jinja_engine`. ``VAR_FILE`` variables provide ``VAR``, read only when a
-template uses ``VAR`` (:class:`~envconf.fileread.FileVariables`).
+:mod:`envconf.jinja_engine`. ``VAR_FILE`` variables provide ``VAR``, read only when the
+template's expansion looks ``VAR`` up (:class:`~envconf.fileread.FileVariables`).
 """
 
 from __future__ import annotations
 
 from envconf.errors import Problem
 from envconf.fileread import FileReadError, FileVariables
-from envconf.interpolate import InterpolationError, envsubst, line_of, references
+from envconf.interpolate import InterpolationError, envsubst, line_of
 from envconf.records import TYPE_CHECKING
 from envconf.text import is_utf8
 
@@ -62,29 +62,39 @@ def render_envsubst(
     Raises:
         TemplateFailed: every unreadable variable and failed ``:?`` check, located.
     """
-    values: dict[str, str] = {}
-    problems: list[Problem] = []
-    for name in sorted(references(text)):
-        if name_filter is not None and not name_filter.search(name):
-            continue
+    # Variables are looked up as the scan meets them (one pass over the text): a
+    # ``NAME_FILE`` is read only for a name the template uses where it is expanded.
+    values: dict[str, str | None] = {}
+    unreadable: dict[str, Problem] = {}
+
+    def lookup(name: str) -> str | None:
+        if name in values:
+            return values[name]
         try:
             value = lookup_checked(variables, name)
         except FileReadError as exc:
-            problems.append(template_problem(template, _first_line(text, name), str(exc), name))
-            continue
-        if value is not None:
-            values[name] = value
-    if problems:
-        raise TemplateFailed(problems)
+            line = _first_line(text, name)
+            unreadable[name] = template_problem(template, line, str(exc), name)
+            value = None
+        values[name] = value
+        return value
+
     try:
-        return envsubst(text, values.get, name_filter=name_filter, strict=strict)
+        rendered = envsubst(text, lookup, name_filter=name_filter, strict=strict)
     except InterpolationError as exc:
+        issues = exc.issues
+    else:
+        issues = []
+    if unreadable:  # what follows from an unreadable value is not reported on top
+        raise TemplateFailed([unreadable[name] for name in sorted(unreadable)])
+    if issues:
         raise TemplateFailed(
             [
                 template_problem(template, line_of(text, i.offset), i.message, i.variable)
-                for i in exc.issues
+                for i in issues
             ]
-        ) from None
+        )
+    return rendered
 
 
 def _first_line(text: str, name: str) -> int:
