@@ -57,6 +57,22 @@ def test_renders_a_template_tree_with_both_engines(tree: Path) -> None:
     assert result.stdout == ""
 
 
+def test_a_restart_leaves_outputs_that_already_match_untouched(tree: Path) -> None:
+    # A container restarted keeps its files: those already right keep their inode.
+    args = ["--template-dir", "tpl", "--output-dir", "out"]
+    first = run(args, {"PORT": "80", "NAME": "web"}, tree)
+    assert first.returncode == 0, first.stderr
+    assert first.stderr.strip().endswith("rendered 2 file(s)")
+    inodes = {p: p.stat().st_ino for p in (tree / "out").rglob("*") if p.is_file()}
+    again = run(args, {"PORT": "80", "NAME": "api"}, tree)
+    assert again.returncode == 0, again.stderr
+    assert again.stderr.strip().endswith("rendered 2 file(s), 1 unchanged")
+    assert (tree / "out" / "nginx.conf").stat().st_ino == inodes[tree / "out" / "nginx.conf"]
+    app = tree / "out" / "sub" / "app.yaml"
+    assert app.stat().st_ino != inodes[app]
+    assert app.read_text() == "name: api\nport: 80\n"
+
+
 def test_every_problem_is_reported_and_no_file_changes(tree: Path) -> None:
     (tree / "out" / "nginx.conf").write_text("old\n")
     (tree / "tpl" / "bad.conf.tmpl").write_text("a ${A:?must be set}\nb ${B:?also}\n")

@@ -9,10 +9,11 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import stat
 import subprocess
 import sys
 import textwrap
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -377,6 +378,64 @@ def test_fsync_is_asked_for_each_file_and_directory_only_with_sync(
     outputs = [Output(str(out / "a"), b"a", 0o644), Output(str(out / "b"), b"b", 0o644)]
     write_outputs(outputs, str(out), no_warnings)
     assert synced == []
+    outputs = [item._replace(content=b"new") for item in outputs]
     write_outputs(outputs, str(out), no_warnings, sync=True)
     assert len(synced) == 3  # two files, then their directory once
-    assert (out / "a").read_bytes() == b"a"
+    synced.clear()
+    assert write_outputs(outputs, str(out), no_warnings, sync=True) == []
+    assert len(synced) == 2  # each file kept is synced too; no rename, no directory sync
+    assert (out / "a").read_bytes() == b"new"
+
+
+def test_a_destination_already_holding_the_output_is_left_untouched(out: Path) -> None:
+    outputs = [Output(str(out / "same"), b"same", 0o640), Output(str(out / "new"), b"v1", 0o644)]
+    assert write_outputs(outputs, str(out), no_warnings) == [str(out / "same"), str(out / "new")]
+    before = {p.name: p.stat() for p in out.iterdir()}
+    outputs[1] = outputs[1]._replace(content=b"v2")
+    assert write_outputs(outputs, str(out), no_warnings) == [str(out / "new")]
+    after = {p.name: p.stat() for p in out.iterdir()}
+    assert after["same"].st_ino == before["same"].st_ino
+    assert after["same"].st_mtime_ns == before["same"].st_mtime_ns
+    assert after["new"].st_ino != before["new"].st_ino
+    assert (out / "new").read_bytes() == b"v2"
+    assert sorted(after) == ["new", "same"]  # no temporary file left
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda path: path.chmod(0o600),  # another mode
+        lambda path: path.write_bytes(b"samf"),  # same size, other bytes
+        lambda path: path.write_bytes(b"same\n"),  # longer
+        lambda path: path.write_bytes(b"sam"),  # shorter
+    ],
+)
+def test_a_destination_that_differs_in_bytes_or_mode_is_rewritten(
+    out: Path, change: Callable[[Path], object]
+) -> None:
+    output = Output(str(out / "f"), b"same", 0o640)
+    write_outputs([output], str(out), no_warnings)
+    change(out / "f")
+    inode = (out / "f").stat().st_ino
+    assert write_outputs([output], str(out), no_warnings) == [str(out / "f")]
+    assert (out / "f").read_bytes() == b"same"
+    assert stat.S_IMODE((out / "f").stat().st_mode) == 0o640
+    assert (out / "f").stat().st_ino != inode
+
+
+def test_a_destination_owned_by_another_user_is_rewritten(out: Path) -> None:
+    if os.geteuid() != 0:
+        pytest.skip("needs root to give the file away")
+    output = Output(str(out / "f"), b"x", 0o644)
+    write_outputs([output], str(out), no_warnings)
+    os.chown(out / "f", 12345, 12345)
+    assert write_outputs([output], str(out), no_warnings) == [str(out / "f")]
+    assert (out / "f").stat().st_uid == os.geteuid()
+
+
+def test_keep_unchanged_false_rewrites_every_destination(out: Path) -> None:
+    output = Output(str(out / "f"), b"x", 0o644)
+    write_outputs([output], str(out), no_warnings)
+    inode = (out / "f").stat().st_ino
+    assert write_outputs([output], str(out), no_warnings, keep_unchanged=False) == [str(out / "f")]
+    assert (out / "f").stat().st_ino != inode

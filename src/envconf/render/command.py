@@ -81,9 +81,10 @@ def run(options: RenderOptions, env: dict[str, str]) -> int:
             log(f"check: would write {out.dest} ({len(out.content)} bytes, mode {out.mode:04o})")
         log(f"check: {len(outputs)} template(s) rendered, nothing written")
         return 0
-    write_outputs(outputs, output_dir, log_warning, sync=options.fsync)
+    written = write_outputs(outputs, output_dir, log_warning, sync=options.fsync, checked=True)
     if outputs:
-        log(f"rendered {len(outputs)} file(s)")
+        kept = len(outputs) - len(written)
+        log(f"rendered {len(outputs)} file(s)" + (f", {kept} unchanged" if kept else ""))
     if options.user:
         drop_privileges(options.user, env)
     if not options.command:

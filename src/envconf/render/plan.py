@@ -190,11 +190,12 @@ def _plan_tree(
         return []
 
     jobs: list[TemplateJob] = []
+    known: dict[str, str] = {}
     for source, rel in _walk(root, tree_root, problems):
         chosen = engine or ENGINE_SUFFIXES[suffix(source)]
         dest = join(out, parent(rel), stem(rel))
         before = len(problems)
-        dest = _place(source, dest, out, out_root, problems)
+        dest = _place(source, dest, out, out_root, problems, known)
         try:
             src_stat = os.stat(source)
         except OSError as exc:
@@ -297,20 +298,25 @@ def _strip_suffix(source: str, problems: list[str]) -> str | None:
 
 
 def _place(
-    source: str, dest: str, out: str | None, out_root: str | None, problems: list[str]
+    source: str,
+    dest: str,
+    out: str | None,
+    out_root: str | None,
+    problems: list[str],
+    known: dict[str, str] | None = None,
 ) -> str:
     """Return ``dest`` made canonical below the output dir, or record why it cannot be.
 
     Below ``out`` (kept as the user spelled it), ``..`` and symlinked directories are
     resolved, so the writer sees the path it will really write; a destination that would
-    land outside the output dir is a problem.
+    land outside the output dir is a problem. ``known``: see :func:`real_path`.
     """
     if name(dest) in ("", ".", ".."):
         problems.append(f"template {source}: destination {dest} is not a file name")
         return dest
     if out is None or out_root is None:
         return dest
-    landing = landing_path(dest)
+    landing = landing_path(dest, known)
     if not is_inside(parent(landing), out_root):
         problems.append(
             f"template {source}: destination {dest} resolves to {landing},"
@@ -339,8 +345,9 @@ def _mode(src_stat: os.stat_result, mode: int | None) -> int:
 def _duplicate_destinations(jobs: Sequence[TemplateJob]) -> list[str]:
     """Name every destination that two or more templates would write."""
     by_dest: dict[str, list[TemplateJob]] = {}
+    known: dict[str, str] = {}
     for job in jobs:
-        by_dest.setdefault(landing_path(job.dest), []).append(job)
+        by_dest.setdefault(landing_path(job.dest, known), []).append(job)
     return [
         f"template {', '.join(str(j.source) for j in same)}: all write {same[0].dest}"
         for same in by_dest.values()

@@ -6,7 +6,9 @@ content, never a mix. With ``sync`` (``render --fsync``) each file is synced bef
 renames and each directory after them, so a power loss cannot leave an empty file either:
 for files rendered again at every start that is rarely worth one ``fsync`` per file (on
 a shared disk, most of a render's time). A destination that is a symlink is never
-written through, and with an output dir nothing lands outside it.
+written through, and with an output dir nothing lands outside it. A destination that
+already holds exactly the output (a container restarted, a re-render) is left as it is,
+inode and all: rewriting it would change nothing but wake whatever watches it.
 
 Paths are ``str`` (:mod:`envconf.render.paths`), and nothing is imported that the
 interpreter has not loaded already: ``envconf render`` runs at every container start.
@@ -39,6 +41,8 @@ __all__ = [
 
 _TMP_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC
+# O_NONBLOCK: a FIFO swapped in for a destination must not block the check.
+_READ_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
 _DIR_MODE = 0o755
 
 
@@ -70,10 +74,11 @@ def check_destinations(outputs: Sequence[Output], output_dir: str | None) -> lis
         if not os.path.isdir(root):
             return [f"output dir {output_dir}: not an existing directory"]
     seen: dict[str, str] = {}
+    known: dict[str, str] = {}
     for out in outputs:
-        problems.extend(_check_one(out, root))
+        problems.extend(_check_one(out, root, known))
         if name(out.dest) not in ("", ".", ".."):
-            landing = landing_path(out.dest)
+            landing = landing_path(out.dest, known)
             if landing in seen:
                 problems.append(f"{out.dest}: also written as {seen[landing]}")
             seen.setdefault(landing, out.dest)
@@ -86,8 +91,17 @@ def write_outputs(
     warn: Callable[[str], None],
     *,
     sync: bool = False,
-) -> None:
+    keep_unchanged: bool = True,
+    checked: bool = False,
+) -> list[str]:
     """Check every destination, then write each output atomically, in order.
+
+    ``checked`` says the caller has just had :func:`check_destinations` pass on these
+    outputs, so it is not run twice (the write-time guards below still run).
+
+    Returns the destinations written. With ``keep_unchanged``, a destination that is
+    already a regular file with exactly the output's bytes and mode, owned by this
+    process's user and group, is left untouched and not returned.
 
     Nothing is written unless every destination passes :func:`check_destinations`.
     Missing parent directories inside ``output_dir`` are then created (mode 0o755).
@@ -115,7 +129,7 @@ def write_outputs(
         RenderError: a destination is refused (nothing written), or writing failed, naming
             the destination, the OS error and the files already replaced.
     """
-    problems = check_destinations(outputs, output_dir)
+    problems = [] if checked else check_destinations(outputs, output_dir)
     if problems:
         raise RenderError(problems)
     root = real_path(output_dir) if output_dir is not None else None
@@ -130,7 +144,9 @@ def write_outputs(
             _make_parents(out.dest, created)
         for out in outputs:
             current = out.dest
-            staged.append(_stage(out, dirs.fd(parent(out.dest)), sync))
+            dir_fd = dirs.fd(parent(out.dest))
+            if not (keep_unchanged and _holds(dir_fd, name(out.dest), out, sync)):
+                staged.append(_stage(out, dir_fd, sync))
         for item in staged:
             current = item.out.dest
             _commit(item, dirs.fd(parent(item.out.dest)), warn, sync)
@@ -139,7 +155,7 @@ def write_outputs(
         if sync:
             # Each directory once, after all its renames (the renames are atomic either
             # way): 21 files in one folder need one directory sync, not 21.
-            for fd in dirs.opened():
+            for fd in {dirs.fd(parent(item.out.dest)) for item in staged}:
                 os.fsync(fd)
     except (OSError, _RefusedError) as exc:
         _discard(staged, written, dirs)
@@ -159,6 +175,40 @@ def write_outputs(
         raise
     finally:
         dirs.close()
+    return written
+
+
+def _holds(dir_fd: int, base: str, out: Output, sync: bool) -> bool:
+    """Whether the destination already is ``out``: a regular file with its bytes and mode.
+
+    It must also belong to this process's user and group, as a file written now would.
+    With ``sync`` a file kept is synced, as a file written would be (an earlier render
+    without ``--fsync`` may have left it in the page cache only).
+    """
+    try:
+        fd = os.open(base, _READ_FLAGS, dir_fd=dir_fd)
+    except OSError:
+        return False
+    try:
+        info = os.fstat(fd)
+        if not (
+            stat.S_ISREG(info.st_mode)
+            and info.st_size == len(out.content)
+            and stat.S_IMODE(info.st_mode) == out.mode
+            and info.st_uid == os.geteuid()
+            and info.st_gid == os.getegid()
+        ):
+            return False
+        # One byte more than expected tells a file that grew since the fstat.
+        if _read_upto(fd, len(out.content) + 1) != out.content:
+            return False
+        if sync:
+            os.fsync(fd)
+        return True
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
 
 
 class _Directories:
@@ -184,16 +234,13 @@ class _Directories:
                 raise _RefusedError(f"its directory now resolves to {real}, outside {self.root}")
         return fd
 
-    def opened(self) -> list[int]:
-        return list(self._fds.values())
-
     def close(self) -> None:
         for fd in self._fds.values():
             os.close(fd)
         self._fds.clear()
 
 
-def _check_one(out: Output, root: str | None) -> list[str]:
+def _check_one(out: Output, root: str | None, known: dict[str, str]) -> list[str]:
     """Return the problems of one destination (see :func:`check_destinations`)."""
     dest = out.dest
     problems: list[str] = []
@@ -223,7 +270,7 @@ def _check_one(out: Output, root: str | None) -> list[str]:
         return [*problems, f"{dest}: '..' below a directory that does not exist yet"]
     if not os.path.isdir(existing):
         return [*problems, f"{dest}: {existing} is not a directory"]
-    landing_dir = join(real_path(existing), *missing)
+    landing_dir = join(real_path(existing, known), *missing)
     if root is not None and not is_inside(landing_dir, root):
         problems.append(f"{dest}: resolves to {join(landing_dir, name(dest))}, outside {root}")
     elif not _writable(existing):
@@ -364,6 +411,19 @@ def _fd_path(dir_fd: int, fallback: str) -> str:
         return os.readlink(f"/proc/self/fd/{dir_fd}")
     except OSError:
         return real_path(fallback)
+
+
+def _read_upto(fd: int, limit: int) -> bytes:
+    """Read from ``fd`` until end of file or ``limit`` bytes."""
+    chunks: list[bytes] = []
+    left = limit
+    while left > 0:
+        chunk = os.read(fd, left)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        left -= len(chunk)
+    return b"".join(chunks)
 
 
 def _write_all(fd: int, data: bytes) -> None:

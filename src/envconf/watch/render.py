@@ -127,45 +127,32 @@ class RenderSession:
             raise RenderError(problems)
         return outputs
 
-    def write(self, outputs: list[Output], *, only_changed: bool) -> list[str]:
+    def write(self, outputs: list[Output]) -> list[str]:
         """Write ``outputs`` atomically; return the destinations whose bytes changed.
 
-        With ``only_changed``, a file whose bytes and mode already match is left alone
-        (its inode too, so nothing watching it sees a change).
+        A file whose bytes, mode and owner already match is left alone by the writer (its
+        inode too, so nothing watching it sees a change).
         """
         from envconf.render.writer import write_outputs
 
-        changed: list[str] = []
-        pending: list[Output] = []
-        for out in outputs:
-            content, mode = _current(out.dest)
-            if content != out.content:
-                changed.append(out.dest)
-                pending.append(out)
-            elif mode != out.mode or not only_changed:
-                pending.append(out)
-        if pending:
-            write_outputs(
-                pending,
-                self.output_dir,
-                lambda m: self.log(f"warning: {m}"),
-                sync=self.options.fsync,
-            )
+        changed = [out.dest for out in outputs if _current(out.dest) != out.content]
+        write_outputs(
+            outputs, self.output_dir, lambda m: self.log(f"warning: {m}"), sync=self.options.fsync
+        )
         return changed
 
 
-def _current(dest: str) -> tuple[bytes | None, int | None]:
-    """The bytes and mode a destination has now; ``(None, None)`` when it cannot be read."""
+def _current(dest: str) -> bytes | None:
+    """The bytes a destination holds now; ``None`` when it cannot be read."""
     try:
         fd = os.open(dest, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
     except OSError:
-        return None, None
+        return None
     try:
-        info = os.fstat(fd)
         with os.fdopen(os.dup(fd), "rb") as handle:
-            return handle.read(), info.st_mode & 0o7777
+            return handle.read()
     except OSError:
-        return None, None
+        return None
     finally:
         os.close(fd)
 
@@ -267,7 +254,7 @@ class _WatchLoop:
         before = snapshot(static)
         try:
             outputs = self.session.render()
-            changed = self.session.write(outputs, only_changed=True)
+            changed = self.session.write(outputs)
         except EnvconfError as exc:
             log(
                 f"change in {shown}: the new configuration was not applied; the previous "
@@ -319,7 +306,7 @@ def run_supervised(options: RenderOptions, env: dict[str, str], log: Log) -> int
         static = session.static_targets()
         before = snapshot(static)  # before the render reads anything
     outputs = session.render()
-    session.write(outputs, only_changed=False)
+    session.write(outputs)
     if outputs:
         log(f"rendered {len(outputs)} file(s)")
     supervisor = Supervisor(log)
