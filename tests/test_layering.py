@@ -191,7 +191,7 @@ def test_envsubst_render_imports_no_pydantic_jinja2_or_yaml(tmp_path: Path) -> N
 # starts: each of re, typing, enum, pathlib, signal costs milliseconds of every container
 # start (issue: start within a few milliseconds of the interpreter). Not even
 # `collections`: envconf/records.py builds records on `_operator`, which is built in.
-ENVSUBST_PATH_STDLIB = {"__future__", "_operator", "errno"}
+ENVSUBST_PATH_STDLIB = {"__future__", "_operator", "errno", "gc"}
 
 
 def test_envsubst_render_imports_only_what_it_needs(tmp_path: Path) -> None:

@@ -51,7 +51,8 @@ def test_another_program_is_exec_d_with_a_reason() -> None:
 
 
 APP = """
-import os, signal, sys
+import gc, os, signal, sys
+print("gc", gc.isenabled(), flush=True)
 print("argv", sys.argv[1:], flush=True)
 print("pid", os.getpid(), flush=True)
 print("path0", sys.path[0] == os.getcwd(), flush=True)
@@ -108,6 +109,7 @@ def test_the_app_runs_in_envconf_s_process_as_a_fresh_python_would_start_it(
     assert lines["env"] == "hi 1"
     assert lines["rendered"] == "hello hi"
     assert lines["main"] == "__main__"
+    assert lines["gc"] == "True"  # paused while rendering, running again for the app
     assert "rendered 1 file(s)" in err
 
 
