@@ -89,11 +89,14 @@ def compare_commands(
     env: Mapping[str, str] | None = None,
     cwd: str | None = None,
     export: str | None = None,
+    prepare: Mapping[str, Sequence[str]] | None = None,
 ) -> dict[str, dict[str, Any]]:
     """Run whole-process commands alternately; return per-command summaries (seconds).
 
     Every command must exit 0 (checked before timing by the caller's correctness check).
     With ``export``, hyperfine's JSON of each round is kept as ``<export>-round<N>.json``.
+    ``prepare`` gives a command to run, untimed, before every run of a named command
+    (e.g. emptying its output dir, for a first start).
     """
     names = list(commands)
     per_round = max(1, -(-runs // rounds))
@@ -103,9 +106,9 @@ def compare_commands(
         order = _rotated(names, round_)
         if tool == "hyperfine":
             keep = f"{export}-round{round_ + 1}.json" if export else None
-            times = _hyperfine_round(order, commands, per_round, warmup, env, cwd, keep)
+            times = _hyperfine_round(order, commands, per_round, warmup, env, cwd, keep, prepare)
         else:
-            times = _python_round(order, commands, per_round, warmup, env, cwd)
+            times = _python_round(order, commands, per_round, warmup, env, cwd, prepare)
         for name in order:
             samples[name].extend(times[name])
     return {
@@ -122,6 +125,7 @@ def _hyperfine_round(
     env: Mapping[str, str] | None,
     cwd: str | None,
     keep: str | None,
+    prepare: Mapping[str, Sequence[str]] | None = None,
 ) -> dict[str, list[float]]:
     with tempfile.TemporaryDirectory() as tmp:
         export = keep or os.path.join(tmp, "out.json")
@@ -137,6 +141,9 @@ def _hyperfine_round(
             "--export-json",
             export,
         ]
+        if prepare:
+            for name in order:
+                argv += ["--prepare", shlex.join(prepare.get(name, ["true"]))]
         for name in order:
             argv += ["-n", name, shlex.join(commands[name])]
         done = subprocess.run(
@@ -163,8 +170,11 @@ def _python_round(
     warmup: int,
     env: Mapping[str, str] | None,
     cwd: str | None,
+    prepare: Mapping[str, Sequence[str]] | None = None,
 ) -> dict[str, list[float]]:
     def once(name: str) -> float:
+        if prepare and name in prepare:
+            subprocess.run(list(prepare[name]), check=True, cwd=cwd)
         start = time.perf_counter()
         subprocess.run(
             list(commands[name]),

@@ -277,14 +277,18 @@ def build(results: Path, quick: bool) -> tuple[list[str], list[str]]:
     w4 = process["render_envsubst"]
     t4 = w4["timings"]
     heavy = w4["imports"]["heavy"]
-    bare = t4.get("bare envsubst loop (one envsubst per file)")
-    if bare:
-        r_bare = t4["envconf render"]["median"] / bare["median"]
-        summary.append(
-            f"| render, envsubst engine, 21 files: <= 1.0x a bare loop of one envsubst per "
-            f"file | {r_bare:.2f}x ({ms(t4['envconf render']['median'])} vs "
-            f"{ms(bare['median'])} ms) | {verdict(r_bare <= 1.0)} |"
-        )
+    first4 = w4.get("first_start", {})
+    bare_name = "bare envsubst loop (one envsubst per file)"
+    for label, timings in (("restart: outputs in place", t4), ("first start", first4)):
+        bare = timings.get(bare_name)
+        if bare:
+            r_bare = timings["envconf render"]["median"] / bare["median"]
+            summary.append(
+                f"| render, envsubst engine, 21 files ({label}): <= 1.0x a bare loop of one "
+                f"envsubst per file | {r_bare:.2f}x "
+                f"({ms(timings['envconf render']['median'])} vs {ms(bare['median'])} ms) | "
+                f"{verdict(r_bare <= 1.0)} |"
+            )
     nginx = t4.get("nginx-style envsubst loop")
     if nginx:
         r_env = t4["envconf render"]["median"] / nginx["median"]
@@ -317,8 +321,22 @@ def build(results: Path, quick: bool) -> tuple[list[str], list[str]]:
         f"`envconf render` imported {w4['imports']['modules']} top-level packages "
         f"(heavy ones: {', '.join(heavy) if heavy else 'none'}).",
         "",
+        "Restart: the output dirs keep the previous run's files, as a restarted container "
+        "keeps its writable layer (envconf leaves a file that is already right untouched; "
+        "the loops rewrite every file):",
+        "",
         *timing_table(t4, "envconf render", "envconf/row"),
         "",
+        *(
+            [
+                "First start: every output dir emptied, untimed, before each run:",
+                "",
+                *timing_table(first4, "envconf render", "envconf/row"),
+                "",
+            ]
+            if first4
+            else []
+        ),
         *[f"- left out: {k}: {v}" for k, v in w4.get("excluded", {}).items()],
     ]
 
@@ -328,9 +346,19 @@ def build(results: Path, quick: bool) -> tuple[list[str], list[str]]:
     env5 = t5["envconf render (jinja)"]["median"]
     floor5 = t5["floor: minimal one-process jinja2 script"]["median"]
     summary.append(
-        f"| render, Jinja2 engine, 21 files: <= 1.0x a minimal one-process jinja2 script | "
-        f"{env5 / floor5:.2f}x ({ms(env5)} vs {ms(floor5)} ms) | {verdict(env5 / floor5 <= 1.0)} |"
+        f"| render, Jinja2 engine, 21 files (restart): <= 1.0x a minimal one-process jinja2 "
+        f"script | {env5 / floor5:.2f}x ({ms(env5)} vs {ms(floor5)} ms) | "
+        f"{verdict(env5 / floor5 <= 1.0)} |"
     )
+    first5 = w5.get("first_start", {})
+    if first5:
+        e5 = first5["envconf render (jinja)"]["median"]
+        f5 = first5["floor: minimal one-process jinja2 script"]["median"]
+        summary.append(
+            f"| render, Jinja2 engine, 21 files (first start): <= 1.0x a minimal one-process "
+            f"jinja2 script | {e5 / f5:.2f}x ({ms(e5)} vs {ms(f5)} ms) | "
+            f"{verdict(e5 / f5 <= 1.0)} |"
+        )
     jn = t5.get("jinjanator, once per file")
     if jn:
         summary.append(
@@ -357,6 +385,16 @@ def build(results: Path, quick: bool) -> tuple[list[str], list[str]]:
         "",
         *timing_table(t5, "envconf render (jinja)", "envconf/row"),
         "",
+        *(
+            [
+                "First start (envconf and the floor, output dirs emptied before each run):",
+                "",
+                *timing_table(first5, "envconf render (jinja)", "envconf/row"),
+                "",
+            ]
+            if first5
+            else []
+        ),
     ]
     for name, why in w5.get("excluded", {}).items():
         detail.append(f"- left out: {name}: {why}")
