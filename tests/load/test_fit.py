@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
 from pydantic import BaseModel, Field
 
 import envconf
@@ -82,6 +85,50 @@ def test_nan() -> None:
 def test_an_integer_with_too_many_digits_is_an_error() -> None:
     with pytest.raises(ScalarError, match="too large"):
         core_schema("9" * 5000)
+
+
+# The YAML 1.2 core schema's regular expressions (spec 10.3.2), as the oracle of the
+# str-method reader.
+_SPEC = [
+    (re.compile(r"(?:null|Null|NULL|~|)\Z"), "null"),
+    (re.compile(r"(?:true|True|TRUE|false|False|FALSE)\Z"), "bool"),
+    (re.compile(r"[-+]?[0-9]+\Z"), "int"),
+    (re.compile(r"0o[0-7]+\Z"), "int"),
+    (re.compile(r"0x[0-9a-fA-F]+\Z"), "int"),
+    (re.compile(r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?\Z"), "float"),
+    (re.compile(r"[-+]?\.(?:inf|Inf|INF)\Z"), "float"),
+    (re.compile(r"\.(?:nan|NaN|NAN)\Z"), "float"),
+]
+_KINDS = {"null": type(None), "bool": bool, "int": int, "float": float}
+
+
+def _spec_kind(text: str) -> str:
+    return next((kind for pattern, kind in _SPEC if pattern.match(text)), "str")
+
+
+_SCALAR_TEXT = st.one_of(
+    st.text(alphabet="0123456789+-.eExXoO_abcfinINFaAlLuU~ \n\u0661\uff11", max_size=12),
+    st.text(max_size=8),
+)
+
+
+@given(_SCALAR_TEXT)
+@example("1.")
+@example(".")
+@example("+.5e-3")
+@example("1e")
+@example("0o")
+@example("0x")
+@example("-.inf")
+@example("-.nan")
+@example("1\n")
+@example("\u0661")
+def test_core_schema_reads_plain_scalars_as_the_spec_patterns(text: str) -> None:
+    value = core_schema(text)
+    kind = _spec_kind(text)
+    assert type(value) is (str if kind == "str" else _KINDS[kind])
+    if kind == "str":
+        assert value == text
 
 
 @pytest.mark.parametrize("text", ["NO", "on", "012", "1.10", "1:20", "true", "0x10"])

@@ -9,11 +9,17 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Mapping
-from typing import Any, NamedTuple
+from typing import Any
 
 from envconf.errors import ConfigError, Problem
 from envconf.load.model import FieldSpec, ModelSpec, build_spec
 from envconf.load.names import NameIndex, build_index
+from envconf.records import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import NamedTuple
+else:
+    from envconf.records import NamedTuple
 
 #: What a problem says instead of quoting a secret's text (a "$" in it, read as a reference,
 #: would otherwise name the rest of the secret as a "variable").

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 from envconf.load.model import FieldSpec, ModelSpec
+from envconf.records import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import NamedTuple
+else:
+    from envconf.records import NamedTuple
 
 
 class NameIndex(NamedTuple):

@@ -13,8 +13,9 @@ from __future__ import annotations
 import functools
 import inspect
 import logging
+import types
 from collections.abc import Mapping
-from typing import Any, NamedTuple
+from typing import Any
 
 from pydantic_settings import (
     BaseSettings,
@@ -34,7 +35,13 @@ from envconf.load.sources.env import DotEnvSource, EnvSource
 from envconf.load.sources.foreign import ForeignSource, state_name
 from envconf.load.sources.secrets import SecretsDirSource
 from envconf.load.tree import Tree, iter_leaves, plain
+from envconf.records import TYPE_CHECKING
 from envconf.redact import Redactor
+
+if TYPE_CHECKING:
+    from typing import NamedTuple
+else:
+    from envconf.records import NamedTuple
 
 
 class Loaded(NamedTuple):
@@ -44,17 +51,24 @@ class Loaded(NamedTuple):
     tree: Tree
     layers: list[Layer]
     problems: list[Problem]
-    redactor: Redactor
     info: ClassInfo
+
+    @property
+    def redactor(self) -> Redactor:
+        """Every secret any layer read; built on demand (a load that fails needs it)."""
+        return _redactor(self.layers, self.info)
 
 
 @functools.cache
 def constructor_keywords() -> frozenset[str]:
-    """pydantic-settings' ``BaseSettings.__init__`` keywords (``_env_file``, ``_cli_prefix``...)."""
-    parameters = inspect.signature(BaseSettings.__init__).parameters
-    return frozenset(
-        name for name in parameters if name.startswith("_") and name != "__pydantic_self__"
-    )
+    """pydantic-settings' ``BaseSettings.__init__`` keywords (``_env_file``, ``_cli_prefix``...).
+
+    Read from the function's code, not ``inspect.signature`` (~0.2 ms of the first load).
+    """
+    init: types.FunctionType = inspect.unwrap(BaseSettings.__init__)
+    code = init.__code__
+    names = code.co_varnames[: code.co_argcount + code.co_kwonlyargcount]
+    return frozenset(name for name in names if name.startswith("_") and name != "__pydantic_self__")
 
 
 def split_keywords(values: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -251,7 +265,7 @@ def run_sources(
         # Reading some of argv (--config) but not the rest would half-ignore it: refuse.
         message = "argv was given, but the cli layer is not in precedence (nothing would read it)"
         problem = Problem("precedence", message, "cli", "argv")
-        return Loaded({}, {}, [], [problem], Redactor(), info)
+        return Loaded({}, {}, [], [problem], info)
     merged: Tree = {}
     layers: list[Layer] = []
     defaults: dict[str, Any] = {}
@@ -291,7 +305,7 @@ def run_sources(
     for old, new in renamed.items():
         if old in merged:
             merged[new] = merged.pop(old)
-    return Loaded(state, merged, layers, problems, _redactor(layers, info), info)
+    return Loaded(state, merged, layers, problems, info)
 
 
 def _restore_init_names(

@@ -9,9 +9,15 @@ to the model, validation errors, ``explain``) reads origins from the leaves.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any, NamedTuple, Union
+from typing import Any, Union
 
 from envconf.origin import Origin
+from envconf.records import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import NamedTuple
+else:
+    from envconf.records import NamedTuple
 
 
 class Scalar(NamedTuple):

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import io
 import re
-from typing import NamedTuple
 
 from dotenv.parser import parse_stream
 
 from envconf.errors import ConfigError, Problem
 from envconf.load.formats.common import file_problem
+from envconf.records import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import NamedTuple
+else:
+    from envconf.records import NamedTuple
 
 __all__ = ["EnvEntry", "parse_env"]
 

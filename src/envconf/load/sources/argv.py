@@ -11,17 +11,22 @@ from __future__ import annotations
 import json
 import sys
 import warnings
-from typing import Any, NamedTuple
+from typing import Any
 
 from envconf.errors import ConfigError, Problem, SecretOnCommandLineWarning, caller_stacklevel
 from envconf.load.classinfo import class_cache, class_info
-from envconf.load.describe import format_default, type_label
 from envconf.load.model import FieldSpec, ModelSpec, is_sequence
 from envconf.load.source import Layer, LoadContext
 from envconf.load.sources.base import EnvconfSource
 from envconf.load.tree import Leaf, Tree, set_leaf
 from envconf.origin import Origin
+from envconf.records import TYPE_CHECKING
 from envconf.text import is_utf8
+
+if TYPE_CHECKING:
+    from typing import NamedTuple
+else:
+    from envconf.records import NamedTuple
 
 HELP_FLAGS = frozenset({"-h", "--help"})
 CONFIG_FLAG = "config"
@@ -230,6 +235,8 @@ def _next_value(argv: list[str], i: int, flag: str) -> str:
 
 def render_help(spec: ModelSpec, prog: str) -> str:
     """Usage text: every key's flag, type, default and environment variable."""
+    from envconf.load.describe import format_default, type_label  # --help only
+
     lines = [f"usage: {prog} [--config FILE] [OPTIONS]", "", "options:"]
     lines.append("  --config FILE  a config file (repeatable); replaces the default list")
     lines.append("  -h, --help     show this message and exit")

@@ -12,14 +12,19 @@ import logging
 import os
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 from envconf.errors import ConfigError, Problem
 from envconf.fileread import MAX_CONFIG_BYTES, FileReadError, read_regular
-from envconf.interpolate import InterpolationError, interpolate
 from envconf.load.classinfo import SECRET_REFERENCE
 from envconf.load.formats import parse_env_text
 from envconf.load.source import FileReport
+from envconf.records import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import NamedTuple
+else:
+    from envconf.records import NamedTuple
 
 
 class VarEntry(NamedTuple):
@@ -109,6 +114,7 @@ def dotenv_entries(
             value = entry.value
             location = f"{path}:{entry.line}"
             if entry.quote != "'" and "$" in value:
+                from envconf.interpolate import InterpolationError, interpolate  # "$" only
 
                 def lookup(name: str, defined: dict[str, str] = defined) -> str | None:
                     return env[name] if name in env else defined.get(name)

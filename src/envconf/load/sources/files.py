@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, NamedTuple
+from typing import Any
 
 from envconf.errors import Problem
 from envconf.fileread import MAX_CONFIG_BYTES, FileReadError, FileVariables, read_regular
-from envconf.interpolate import InterpolationError, interpolate, line_of, references
 from envconf.load.classinfo import SECRET_REFERENCE, as_paths, class_info
 from envconf.load.fit import fit
 from envconf.load.merge import merge
@@ -22,7 +21,12 @@ from envconf.load.names import NameIndex
 from envconf.load.source import FileReport, Input, Layer, LoadContext
 from envconf.load.sources.base import EnvconfSource
 from envconf.load.tree import Branch, Leaf, Scalar, Tree
-from envconf.templating import TemplateFailed, lookup_checked
+from envconf.records import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import NamedTuple
+else:
+    from envconf.records import NamedTuple
 
 FORMATS = {".yaml": "yaml", ".yml": "yaml", ".json": "json", ".toml": "toml", ".env": "env"}
 TEMPLATE_SUFFIX = ".j2"
@@ -125,6 +129,7 @@ def load_file(
             line = data[: exc.start].count(b"\n") + 1
             return {}, [Problem("", "not valid UTF-8", "file", f"{path}:{line}")]
         from envconf.jinja_engine import jinja_line_map, render_jinja  # .j2 files only
+        from envconf.templating import TemplateFailed
 
         try:
             rendered = render_jinja(text, path, variables)
@@ -229,7 +234,16 @@ def interpolate_tree(
         read_before = len(variables.reads)
         try:
             value = _expand(node.value, variables, allow_unset)
-        except InterpolationError as exc:
+        except FileReadError as exc:
+            problems.append(_Located(Problem(".".join(here), str(exc), node.source, node.location)))
+            failed.append(key)
+            continue
+        except Exception as exc:
+            # Imported here: only a value holding "$" loads the interpolation modules.
+            from envconf.interpolate import InterpolationError, line_of
+
+            if not isinstance(exc, InterpolationError):
+                raise
             text = _text_of(node.value)
             for issue in exc.issues:
                 message = SECRET_REFERENCE if secret(here) else issue.message
@@ -238,13 +252,11 @@ def interpolate_tree(
                 problems.append(_Located(problem, issue.variable, below))
             failed.append(key)
             continue
-        except FileReadError as exc:
-            problems.append(_Located(Problem(".".join(here), str(exc), node.source, node.location)))
-            failed.append(key)
-            continue
         if value is not node.value:
             # A value that took text from a VAR_FILE holds a secret, whatever the field.
             from_file = node.secret or len(variables.reads) > read_before
+            from envconf.interpolate import references  # loaded by _expand already
+
             via = tuple(sorted(references(_text_of(node.value))))
             tree[key] = node._replace(value=value, interpolate=False, secret=from_file, via=via)
     for key in failed:
@@ -278,16 +290,12 @@ def _text_of(value: Any) -> str:
 
 def _expand(value: Any, variables: FileVariables, allow_unset: bool) -> Any:
     """Interpolate strings inside a raw value; returns the same object when unchanged."""
-
-    def lookup(name: str) -> str | None:
-        return lookup_checked(variables, name)
-
     if isinstance(value, Scalar):
         if "$" not in value.text or (value.tag is not None and not value.tag.endswith(":str")):
             return value
-        return interpolate(value.text, lookup, allow_unset=allow_unset)
+        return _interpolate(value.text, variables, allow_unset)
     if isinstance(value, str):
-        return interpolate(value, lookup, allow_unset=allow_unset) if "$" in value else value
+        return _interpolate(value, variables, allow_unset) if "$" in value else value
     if isinstance(value, list):
         items = [_expand(v, variables, allow_unset) for v in value]
         return items if any(a is not b for a, b in zip(items, value, strict=True)) else value
@@ -295,6 +303,17 @@ def _expand(value: Any, variables: FileVariables, allow_unset: bool) -> Any:
         mapped = {k: _expand(v, variables, allow_unset) for k, v in value.items()}
         return mapped if any(mapped[k] is not value[k] for k in value) else value
     return value
+
+
+def _interpolate(text: str, variables: FileVariables, allow_unset: bool) -> str:
+    """``${VAR}`` expanded in a text holding a "$"; the modules it takes load only then."""
+    from envconf.interpolate import interpolate
+    from envconf.templating import lookup_checked
+
+    def lookup(name: str) -> str | None:
+        return lookup_checked(variables, name)
+
+    return interpolate(text, lookup, allow_unset=allow_unset)
 
 
 class ConfigFileSource(EnvconfSource):

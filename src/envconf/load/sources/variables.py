@@ -14,7 +14,7 @@ feed it the variables of one load and add what envconf promises on top:
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any, NamedTuple
+from typing import Any
 
 from pydantic.fields import FieldInfo
 from pydantic_settings import SettingsConfigDict
@@ -27,7 +27,13 @@ from envconf.load.source import FileReport, Input, Layer, LoadContext
 from envconf.load.sources.dotenv import VarEntry
 from envconf.load.tree import Path, from_values
 from envconf.origin import Origin
+from envconf.records import TYPE_CHECKING
 from envconf.text import is_utf8
+
+if TYPE_CHECKING:
+    from typing import NamedTuple
+else:
+    from envconf.records import NamedTuple
 
 __all__ = ["VarEntry", "VariablesLayer"]
 
