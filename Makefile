@@ -24,7 +24,7 @@ help:
 	@echo "make test-container  real Docker engine and single-node Swarm tests"
 	@echo "make yaml-ls         install the pinned yaml-language-server the schema test drives"
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml scripts/envconf
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'

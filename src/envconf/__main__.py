@@ -1,7 +1,5 @@
 """Allow ``python -m envconf``."""
 
-import sys
+from envconf.cli import exit_process, main
 
-from envconf.cli import main
-
-sys.exit(main())
+exit_process(main())

@@ -331,3 +331,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         if reconfigure is not None and original is not None:
             reconfigure(errors=original)
     app.run()
+
+
+def exit_process(status: int) -> NoReturn:
+    """End the ``envconf`` process with ``status``, sparing the exit a needless collection.
+
+    The interpreter's exit runs full garbage collections over every object still alive
+    (jinja2's, pydantic's, envconf's modules), about 6 ms of a Jinja render. They are
+    about to be freed or abandoned, so ``gc.freeze()`` takes them out of those passes. For
+    the command's entry points only: a program calling :func:`main` keeps its collector.
+    """
+    import gc
+
+    gc.freeze()
+    sys.exit(status)

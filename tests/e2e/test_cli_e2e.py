@@ -299,3 +299,41 @@ def test_a_prefixed_variable_that_sets_no_key_warns_and_fails_under_strict(proje
     assert "APP_CONFIG" not in loose.stderr  # envconf's own variable
     strict = envconf(project, "check", *SETTINGS_FLAG, "--strict", env=env)
     assert strict.returncode == 1
+
+
+# Registered before envconf runs, so it runs after the command returns, at interpreter exit:
+# reports what the exit-time collections will skip (frozen) and the exit status.
+_AT_EXIT = (
+    "import atexit, gc, sys\n"
+    "atexit.register(lambda: sys.stderr.write(f'frozen-at-exit {gc.get_freeze_count()}\\n'))\n"
+)
+
+
+def _frozen_at_exit(argv: list[str], tmp_path: Path) -> tuple[int, int]:
+    (tmp_path / "sitecustomize.py").write_text(_AT_EXIT)
+    (tmp_path / "a.conf.tmpl").write_text("port ${PORT};\n")
+    env = {**BASE_ENV, "PYTHONPATH": str(tmp_path), "PORT": "80"}
+    done = subprocess.run(argv, cwd=tmp_path, env=env, capture_output=True, text=True)
+    line = next(x for x in done.stderr.splitlines() if x.startswith("frozen-at-exit "))
+    return done.returncode, int(line.split()[1])
+
+
+@pytest.mark.parametrize("how", ["installed command", "python -m envconf"])
+def test_the_command_exits_with_its_objects_out_of_the_exit_collections(
+    how: str, tmp_path: Path
+) -> None:
+    envconf = str(Path(sys.executable).parent / "envconf")
+    start = [envconf] if how == "installed command" else [sys.executable, "-m", "envconf"]
+    status, frozen = _frozen_at_exit([*start, "render", "-t", "a.conf.tmpl"], tmp_path)
+    assert (status, (tmp_path / "a.conf").read_text()) == (0, "port 80;\n")
+    assert frozen > 0
+    # The exit status still comes through (2: a usage error).
+    status, frozen = _frozen_at_exit([*start, "render", "--no-such-flag"], tmp_path)
+    assert status == 2
+    assert frozen > 0
+
+
+def test_main_called_by_a_program_freezes_nothing(tmp_path: Path) -> None:
+    code = "import gc, sys\nfrom envconf.cli import main\nsys.exit(main(['--help']))\n"
+    status, frozen = _frozen_at_exit([sys.executable, "-c", code], tmp_path)
+    assert (status, frozen) == (0, 0)
