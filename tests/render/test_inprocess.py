@@ -53,6 +53,7 @@ def test_another_program_is_exec_d_with_a_reason() -> None:
 APP = """
 import gc, os, signal, sys
 print("gc", gc.isenabled(), flush=True)
+print("frozen", gc.get_freeze_count() > 1000, flush=True)
 print("argv", sys.argv[1:], flush=True)
 print("pid", os.getpid(), flush=True)
 print("path0", sys.path[0] == os.getcwd(), flush=True)
@@ -110,6 +111,7 @@ def test_the_app_runs_in_envconf_s_process_as_a_fresh_python_would_start_it(
     assert lines["rendered"] == "hello hi"
     assert lines["main"] == "__main__"
     assert lines["gc"] == "True"  # paused while rendering, running again for the app
+    assert lines["frozen"] == "True"  # what the render left is out of the app's collections
     assert "rendered 1 file(s)" in err
 
 
@@ -142,3 +144,17 @@ def test_in_process_with_init_is_a_usage_error(project: Path) -> None:
     )
     assert run.returncode == 2
     assert "--in-process cannot be combined with --init" in run.stderr
+
+
+def test_nothing_is_frozen_for_an_app_when_the_collector_is_disabled() -> None:
+    code = (
+        "import gc\n"
+        "from envconf.render.inprocess import freeze_render_objects\n"
+        "gc.disable()\n"
+        "freeze_render_objects()\n"
+        "assert gc.get_freeze_count() == 0\n"
+        "gc.enable()\n"
+        "freeze_render_objects()\n"
+        "assert gc.get_freeze_count() > 0\n"
+    )
+    subprocess.run([PYTHON, "-c", code], check=True)
