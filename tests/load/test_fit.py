@@ -323,3 +323,148 @@ def test_an_unknown_mapping_in_two_files_is_reported_where_the_later_file_writes
     with pytest.raises(envconf.ConfigError) as caught:
         S.load(env={}, config_files=[str(base), str(over)])
     assert [str(p) for p in caught.value.problems] == [f"logging: {over}:2 (file): unknown key"]
+
+
+# --- models inside values: list[Server], dict[str, Server], a model without a delimiter ---
+
+
+class Server(BaseModel):
+    name: str = "s"
+    port: int = 1
+    tls_port: int = Field(default=2, alias="tlsPort")
+
+
+class Open(BaseModel):
+    model_config = {"extra": "allow"}
+    name: str = "o"
+
+
+class Strict(BaseModel):
+    model_config = {"extra": "forbid"}
+    name: str = "f"
+
+
+class Shaped2(BaseModel):
+    """A nested model whose fields are Server lists, for the no-delimiter case."""
+
+    main: Server = Server()
+    more: list[Server] = Field(default_factory=list)
+
+
+def _fleet(delimiter: str | None) -> type[envconf.Settings]:
+    class Fleet(envconf.Settings):
+        model_config = envconf.SettingsConfigDict(
+            env_prefix="APP_", env_nested_delimiter=delimiter, secrets_dir=None
+        )
+        servers: list[Server] = Field(default_factory=list)
+        named: dict[str, Server] = Field(default_factory=dict)
+        pair: tuple[Server, int] | None = None
+        db: Shaped2 = Shaped2()
+        opened: list[Open] = Field(default_factory=list)
+        strict: list[Strict] = Field(default_factory=list)
+
+    return Fleet
+
+
+def _problems(cls: type[envconf.Settings], **load: Any) -> list[str]:
+    with pytest.raises(envconf.ConfigError) as caught:
+        cls.load(**load)
+    return [str(p) for p in caught.value.problems]
+
+
+@pytest.mark.parametrize("delimiter", ["__", None])
+def test_a_typo_in_a_list_element_of_a_config_file_is_reported_on_the_list_s_line(
+    tmp_path: Path, delimiter: str | None
+) -> None:
+    conf = tmp_path / "c.yaml"
+    conf.write_text("servers:\n  - name: a\n    prot: 80\n")
+    assert _problems(_fleet(delimiter), env={}, argv=[], config_files=[str(conf)]) == [
+        f"servers.0.prot: {conf}:1 (file): unknown key (did you mean servers.0.port?)"
+    ]
+
+
+@pytest.mark.parametrize("delimiter", ["__", None])
+def test_a_typo_at_any_depth_of_a_model_value_is_reported(
+    tmp_path: Path, delimiter: str | None
+) -> None:
+    conf = tmp_path / "c.yaml"
+    conf.write_text(
+        "named:\n  a:\n    nmae: x\n"
+        "pair:\n  - {hots: h}\n  - 3\n"
+        "db:\n  main:\n    prot: 1\n  more:\n    - name: m\n      tlsport: 5\n"
+    )
+    problems = _problems(_fleet(delimiter), env={}, argv=[], config_files=[str(conf)])
+    assert sorted(problems) == [
+        f"db.main.prot: {conf}:9 (file): unknown key (did you mean db.main.port?)",
+        f"db.more.0.tlsport: {conf}:10 (file): unknown key (did you mean db.more.0.tls_port?)",
+        f"named.a.nmae: {conf}:3 (file): unknown key (did you mean named.a.name?)",
+        f"pair.0.hots: {conf}:4 (file): unknown key",
+    ]
+
+
+def test_a_model_value_s_str_field_gets_the_text_as_written_and_aliases_are_renamed(
+    tmp_path: Path,
+) -> None:
+    conf = tmp_path / "c.yaml"
+    conf.write_text("servers:\n  - name: 007\n    port: 0x10\n    tls_port: 9\n")
+    settings = _fleet("__").load(env={}, argv=[], config_files=[str(conf)])
+    assert settings.servers == [Server(name="007", port=16, tlsPort=9)]  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("delimiter", ["__", None])
+def test_typos_in_models_inside_json_variables_and_flags_are_reported(
+    delimiter: str | None,
+) -> None:
+    env = {"APP_SERVERS": '[{"prot": 2}]', "APP_NAMED": '{"a": {"nmae": "q"}}'}
+    problems = _problems(_fleet(delimiter), env=env, argv=["--db", '{"main": {"hots": 1}}'])
+    assert sorted(problems) == [
+        "db.main.hots: --db (cli): unknown key",
+        "named.a.nmae: APP_NAMED (env): unknown key (did you mean named.a.name?)",
+        "servers.0.prot: APP_SERVERS (env): unknown key (did you mean servers.0.port?)",
+    ]
+
+
+def test_models_that_take_extra_keys_or_judge_them_themselves_are_left_to_pydantic() -> None:
+    from pydantic import RootModel, model_validator
+
+    class Renamed(BaseModel):
+        port: int = 1
+
+        @model_validator(mode="before")
+        @classmethod
+        def _legacy(cls, data: Any) -> Any:
+            return {"port": data.pop("old_port")} if "old_port" in data else data
+
+    class Odd(envconf.Settings):
+        model_config = envconf.SettingsConfigDict(env_prefix="APP_", secrets_dir=None)
+        opened: list[Open] = Field(default_factory=list)
+        renamed: list[Renamed] = Field(default_factory=list)
+        rooted: list[RootModel[dict[str, int]]] = Field(default_factory=list)
+        strict: list[Strict] = Field(default_factory=list)
+
+    env = {
+        "APP_OPENED": '[{"name": "a", "more": 1}]',
+        "APP_RENAMED": '[{"old_port": 7}]',
+        "APP_ROOTED": '[{"anything": 3}]',
+    }
+    settings = Odd.load(env=env, argv=[])
+    assert settings.opened[0].model_extra == {"more": 1}
+    assert settings.renamed[0].port == 7
+    assert settings.rooted[0].root == {"anything": 3}
+    # extra="forbid": pydantic's own error, once
+    assert _problems(Odd, env={"APP_STRICT": '[{"nmae": "x"}]'}, argv=[]) == [
+        "strict.0.nmae: APP_STRICT (env): Extra inputs are not permitted"
+    ]
+
+
+@pytest.mark.parametrize("delimiter", ["__", None])
+def test_keys_match_case_insensitively_down_models_but_not_inside_a_list(
+    delimiter: str | None,
+) -> None:
+    fleet = _fleet(delimiter)
+    # pydantic-settings renames keys of nested models case-insensitively...
+    assert fleet.load(env={"APP_DB": '{"MAIN": {"PORT": 5}}'}, argv=[]).db.main.port == 5  # type: ignore[attr-defined]
+    # ...but not inside a list, where pydantic would drop "Name" without a word
+    assert _problems(fleet, env={"APP_SERVERS": '[{"Name": "x"}]'}, argv=[]) == [
+        "servers.0.Name: APP_SERVERS (env): unknown key (did you mean servers.0.name?)"
+    ]

@@ -213,12 +213,13 @@ def test_a_default_that_holds_a_secret_is_not_shown() -> None:
 def test_unknown_keys_are_rejected_where_the_loader_rejects_them(shop: dict[str, Any]) -> None:
     assert shop["additionalProperties"] is False
     assert shop["properties"]["db"]["additionalProperties"] is False
-    # pydantic ignores unknown keys of a model inside a list, and so does the loader.
-    assert "additionalProperties" not in shop["$defs"]["Server"]
+    # pydantic ignores unknown keys of a model inside a list; the loader reports them.
+    assert shop["$defs"]["Server"]["additionalProperties"] is False
     assert validate(shop, {"wrokers": 1}) == ["Additional properties are not allowed "
                                               "('wrokers' was unexpected)"]  # fmt: skip
     assert validate(shop, {"db": {"hots": "x"}}) != []
-    assert validate(shop, {"servers": [{"name": "a", "prot": 1}]}) == []
+    assert validate(shop, {"servers": [{"name": "a", "prot": 1}]}) != []
+    assert validate(shop, {"servers": [{"name": "a", "port": 1}]}) == []
 
 
 def test_extra_ignore_lets_unknown_keys_pass() -> None:
@@ -246,7 +247,8 @@ def test_a_model_without_a_delimiter_is_one_value_merged_across_files() -> None:
     server = schema["properties"]["server"]
     assert server["type"] == "object"
     assert "required" not in server  # another file (or APP_SERVER) may give host
-    assert "additionalProperties" not in server  # pydantic ignores unknown keys there
+    assert server["additionalProperties"] is False  # the loader reports unknown keys there
+    assert validate(schema, {"server": {"hots": "x"}}) != []
     assert "Environment variable SERVER (or SERVER_FILE" in server["description"]
 
 
@@ -265,6 +267,44 @@ def test_aliases_are_keys_too() -> None:
     assert schema["properties"]["cards"] == {"description": "Alias path of card: holds its value."}
     for document in ({"url": "a"}, {"URL": "a"}, {"the_url": "a"}, {"cards": ["b"]}):
         assert validate(schema, document) == []
+
+
+def test_a_model_inside_a_value_takes_its_keys_by_name_and_alias_and_nothing_else(
+    tmp_path: Path,
+) -> None:
+    class Peer(BaseModel):
+        url: str = Field(default="x", alias="URL")
+        card: str = Field(default="y", validation_alias=AliasPath("cards", 0))
+
+    class Open(BaseModel):
+        model_config = {"extra": "allow"}
+        name: str = "o"
+
+    class Peers(envconf.Settings):
+        model_config = envconf.SettingsConfigDict(secrets_dir=None)
+        peers: list[Peer] = Field(default_factory=list)
+        by_name: dict[str, Peer] = Field(default_factory=dict)
+        opened: list[Open] = Field(default_factory=list)
+
+    schema = config_schema(Peers)
+    peer = schema["$defs"]["Peer"]
+    assert list(peer["properties"]) == ["URL", "card", "url", "cards"]
+    assert peer["properties"]["cards"] == {"description": "Alias path of card: holds its value."}
+    assert peer["additionalProperties"] is False
+    assert schema["$defs"]["Open"]["additionalProperties"] is True  # extra="allow"
+    for document in (
+        {"peers": [{"url": "a"}, {"URL": "b"}, {"cards": ["c"]}]},
+        {"by_name": {"x": {"url": "a"}}},
+        {"opened": [{"anything": 1}]},
+    ):
+        assert validate(schema, document) == []
+        (tmp_path / "ok.yaml").write_text(yaml.safe_dump(document))
+        Peers.load(env={}, argv=[], config_files=[str(tmp_path / "ok.yaml")])  # loads too
+    typo = {"by_name": {"x": {"ulr": "a"}}}
+    assert validate(schema, typo) != []
+    (tmp_path / "typo.yaml").write_text(yaml.safe_dump(typo))
+    with pytest.raises(envconf.ConfigError, match=r"by_name\.x\.ulr: .*unknown key"):
+        Peers.load(env={}, argv=[], config_files=[str(tmp_path / "typo.yaml")])
 
 
 # --- types, enums, constraints, defaults -----------------------------------------------------
@@ -327,8 +367,9 @@ def test_a_text_field_takes_any_yaml_scalar_as_written(shop: dict[str, Any]) -> 
     assert shop["properties"]["tags"]["items"]["type"] == ["string", "number", "boolean"]
     assert validate(shop, {"name": 12, "tags": [1.1, True]}) == []
     assert validate(shop, {"name": None}) != []
-    # Inside a model in a list the loader does not know the type: YAML's own reading.
-    assert shop["$defs"]["Server"]["properties"]["name"]["type"] == "string"
+    # Inside a model in a list too: the loader types its keys by the model's fields.
+    assert shop["$defs"]["Server"]["properties"]["name"]["type"] == ["string", "number", "boolean"]
+    assert validate(shop, {"servers": [{"name": 7}]}) == []
 
 
 def test_a_type_with_no_json_schema_accepts_anything() -> None:
@@ -370,7 +411,8 @@ class Agree(envconf.Settings):
         ("name: 012\nhosts: [a, 1.10, true]\n", True),
         ("db:\n  port: ${P:-6000}\n  password: hunter2\n", True),
         ("db:\n  port: 70000\n", False),
-        ("servers:\n  - name: a\n    prot: 1\n", True),
+        ("servers:\n  - name: a\n    prot: 1\n", False),
+        ("servers:\n  - name: 012\n    port: 0x10\n", True),
         ("hosts: a\n", False),
         ("db: null\n", False),
     ],

@@ -9,13 +9,26 @@ Nothing else is converted here: pydantic does that in one validation.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import math
 import typing
 from typing import Any
 
+from pydantic import BaseModel
+
 from envconf.errors import Problem
-from envconf.load.model import Kind, ModelSpec, kind_of, strip_optional
-from envconf.load.tree import Leaf, Scalar, Tree, origin_of_node
+from envconf.load.model import (
+    FieldSpec,
+    Kind,
+    ModelSpec,
+    build_spec,
+    kind_of,
+    model_class,
+    strip_optional,
+)
+from envconf.load.tree import Branch, Leaf, Scalar, Tree, iter_leaves, origin_of_node
+from envconf.origin import Origin
 
 # The YAML 1.2 core schema's plain scalars, read with str methods: compiling the seven
 # regular expressions of the spec cost ~0.2 ms at every app start.
@@ -111,9 +124,24 @@ def resolve_scalar(scalar: Scalar, kind: Kind) -> Any:
 
 
 def resolve_value(value: Any, annotation: Any) -> Any:
-    """Resolve every Scalar inside a raw value by the (element) types of ``annotation``."""
+    """Resolve every Scalar inside a raw value by the (element) types of ``annotation``.
+
+    A mapping for a model (an element of ``list[Server]``) is typed field by field and its
+    keys renamed to the ones pydantic validates under, as a top-level section is.
+    """
     if isinstance(value, Scalar):
         return resolve_scalar(value, kind_of(annotation))
+    model = plain_model(annotation)
+    if model is not None and isinstance(value, dict):
+        spec = model_spec(model)
+        out = {}
+        for key, item in value.items():
+            target = spec.child(key) if isinstance(key, str) else None
+            if target is None:
+                out[key] = resolve_value(item, Any)
+            else:
+                out[target.key_path[-1]] = resolve_value(item, annotation_of(target))
+        return out
     if isinstance(value, list):
         fixed = _tuple_types(annotation)
         if fixed is not None and len(fixed) == len(value):
@@ -190,10 +218,17 @@ def _fit_model(tree: Tree, spec: ModelSpec, extra: str, problems: list[Problem])
 
 def _fit_mapping(node: Tree, annotation: Any, key: str, problems: list[Problem]) -> Tree:
     """A mapping below a leaf field (a ``dict`` field, a model without a delimiter)."""
+    model = plain_model(annotation)
+    spec = model_spec(model) if model is not None else None
     item = _item_type(annotation, 1)
     out: Tree = {}
     for name, child in node.items():
         here = f"{key}.{name}"
+        target = spec.child(name) if spec is not None else None
+        if target is not None:
+            name, item = target.key_path[-1], annotation_of(target)
+        elif spec is not None:
+            item = Any
         if isinstance(child, dict):
             out[name] = _fit_mapping(child, item, here, problems)
         else:
@@ -201,39 +236,151 @@ def _fit_mapping(node: Tree, annotation: Any, key: str, problems: list[Problem])
     return out
 
 
+def plain_model(annotation: Any) -> type[BaseModel] | None:
+    """The model a value of ``annotation`` is validated as, when its keys are its fields.
+
+    ``None`` for anything else, and for a model whose keys are not simply its fields: a
+    ``RootModel``, or one with a ``before``/``wrap`` model validator (it may read any key).
+    """
+    model = model_class(annotation)
+    if model is None or getattr(model, "__pydantic_root_model__", False):
+        return None
+    validators = model.__pydantic_decorators__.model_validators.values()
+    if any(v.info.mode in ("before", "wrap") for v in validators):
+        return None
+    return model
+
+
+@functools.cache
+def model_spec(model: type[BaseModel]) -> ModelSpec:
+    """The fields of a model met inside a value (``list[Server]``), keyed as in ``by_key``."""
+    return build_spec(model, prefix="", delimiter="")
+
+
+def annotation_of(target: FieldSpec | ModelSpec) -> Any:
+    """The type a field's value is validated as (a nested model's class)."""
+    return target.model if isinstance(target, ModelSpec) else target.annotation
+
+
 def unknown_nested_keys(tree: Tree, spec: ModelSpec, case_sensitive: bool = True) -> list[Problem]:
     """Unknown keys inside nested models, from any layer (a JSON object in a variable...).
 
     pydantic ignores them when the nested model does not forbid extras; envconf reports
-    them as it does for config files, so a typo never passes silently. Top-level keys
-    are pydantic's to judge (``extra``).
+    them as it does for config files, so a typo never passes silently: in a nested
+    section, and in a model inside a value (``list[Server]``, ``dict[str, Server]``, a
+    model field without a nesting delimiter). Top-level keys are pydantic's to judge
+    (``extra``).
     """
     problems: list[Problem] = []
 
     def walk(node: Tree, model: ModelSpec) -> None:
         for key, child in node.items():
-            target = model.child(key)
-            if target is None and not case_sensitive:  # as pydantic-settings matches them
-                name = next((n for k, n in model.by_key.items() if k.lower() == key.lower()), None)
-                target = model.children[name] if name is not None else None
+            target = _lookup(model, key, case_sensitive)
             if target is None:
                 if model.path:
                     problems.append(_unknown(key, child, model))
-            elif isinstance(target, ModelSpec) and isinstance(child, dict):
-                walk(child, target)
+            elif isinstance(target, ModelSpec):
+                if isinstance(child, dict):
+                    walk(child, target)
+            elif holds_model(target.annotation):
+                _walk_value(child, target.annotation, target.path, None, case_sensitive, problems)
 
     walk(tree, spec)
     return problems
 
 
+_HOLDS_MODEL: dict[Any, bool] = {}
+
+
+def holds_model(annotation: Any) -> bool:
+    """Whether a model appears anywhere in ``annotation`` (cached: checked at every load)."""
+    try:
+        return _HOLDS_MODEL[annotation]
+    except (KeyError, TypeError):
+        pass
+    found = model_class(annotation) is not None or any(
+        holds_model(arg) for arg in typing.get_args(strip_optional(annotation))
+    )
+    with contextlib.suppress(TypeError):  # an unhashable annotation is checked every time
+        _HOLDS_MODEL[annotation] = found
+    return found
+
+
+def _lookup(model: ModelSpec, key: str, case_sensitive: bool) -> FieldSpec | ModelSpec | None:
+    target = model.child(key)
+    if target is None and not case_sensitive:  # as pydantic-settings matches them
+        lowered = key.lower()
+        name = next((n for k, n in model.by_key.items() if k.lower() == lowered), None)
+        target = model.children[name] if name is not None else None
+    return target
+
+
+def _walk_value(
+    value: Any,
+    annotation: Any,
+    path: tuple[str, ...],
+    origin: Origin | None,
+    case_sensitive: bool,
+    problems: list[Problem],
+) -> None:
+    """Report unknown keys of every model inside ``value`` (a tree node or a raw value)."""
+    if isinstance(value, Leaf):
+        origin, value = value.origin, value.value
+    elif isinstance(value, Branch):
+        origin = value.origin
+    inner = strip_optional(annotation)
+    if model_class(inner) is not None:
+        model = plain_model(inner)
+        ignored = model is not None and model.model_config.get("extra") in (None, "ignore")
+        if model is not None and ignored and isinstance(value, dict):
+            spec = model_spec(model)
+            for key, item in value.items():
+                target = _lookup(spec, key, case_sensitive) if isinstance(key, str) else None
+                if target is None:
+                    problems.append(_unknown_in_value(path, str(key), item, origin, spec))
+                else:
+                    here = (*path, target.path[-1])
+                    _walk_value(item, annotation_of(target), here, origin, case_sensitive, problems)
+        return
+    if isinstance(value, (list, tuple)):
+        fixed = _tuple_types(inner)
+        if fixed is not None and len(fixed) == len(value):
+            types: Any = fixed
+        else:
+            types = [_item_type(inner, 0)] * len(value)
+        # pydantic-settings matches keys case-insensitively only down a chain of models:
+        # inside a list or a dict, the keys must be written as the fields are.
+        for index, (item, kind) in enumerate(zip(value, types, strict=True)):
+            _walk_value(item, kind, (*path, str(index)), origin, True, problems)
+    elif isinstance(value, dict) and typing.get_origin(inner) is dict:
+        item_type = _item_type(inner, 1)
+        for key, item in value.items():
+            _walk_value(item, item_type, (*path, str(key)), origin, True, problems)
+
+
+def _unknown_in_value(
+    path: tuple[str, ...], key: str, node: Any, origin: Origin | None, spec: ModelSpec
+) -> Problem:
+    """An unknown key of a model inside a value, located where the value was written."""
+    if isinstance(node, (Leaf, Branch)):
+        origin = node.origin
+    elif isinstance(node, dict):  # a section of a tree, or a mapping inside a raw value
+        first = next((leaf for _, leaf in iter_leaves(node) if isinstance(leaf, Leaf)), None)
+        origin = first.origin if first is not None else origin
+    return _problem(path, key, origin, spec)
+
+
 def _unknown(key: str, node: Tree | Leaf, spec: ModelSpec) -> Problem:
-    origin = origin_of_node(node)
+    return _problem(spec.path, key, origin_of_node(node), spec)
+
+
+def _problem(path: tuple[str, ...], key: str, origin: Origin | None, spec: ModelSpec) -> Problem:
     source, location = (origin.source, origin.location) if origin else ("", "")
     import difflib  # only for a suggestion: not at every start
 
     close = difflib.get_close_matches(key, list(spec.children), n=1, cutoff=0.6)
-    hint = f" (did you mean {'.'.join((*spec.path, close[0]))}?)" if close else ""
-    dotted = ".".join((*spec.path, key))
+    hint = f" (did you mean {'.'.join((*path, close[0]))}?)" if close else ""
+    dotted = ".".join((*path, key))
     return Problem(dotted, f"unknown key{hint}", source, location)
 
 

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import copy
 import json
-import typing
 from typing import Any
 
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
@@ -31,9 +30,15 @@ from envconf.load.model import (
     FieldSpec,
     ModelSpec,
     attribute_docstrings,
-    kind_of,
     model_class,
-    strip_optional,
+)
+from envconf.tools.schemavalues import (
+    alias_path_heads,
+    deref,
+    generated_property,
+    keys_of,
+    value_models,
+    widen_text,
 )
 from envconf.tools.schemawalk import prune_defs, transform
 
@@ -137,13 +142,13 @@ def _model_object(
     generated: dict[str, Any] = node.get("properties", {})
     properties: dict[str, Any] = {}
     for name, child in spec.children.items():
-        found = _generated_property(generated, child)
+        found = generated_property(generated, child)
         if isinstance(child, ModelSpec):
             prop = _nested_property(info, spec, name, child, found, defs)
         else:
             prop = _leaf_property(info, child, found, defs)
-        heads = _alias_path_heads(spec.model.model_fields[name])
-        for key in _keys(spec, name):
+        heads = alias_path_heads(spec.model.model_fields[name])
+        for key in keys_of(spec, name):
             if key == name:
                 properties[key] = prop
             elif key in heads:
@@ -156,28 +161,6 @@ def _model_object(
     if info.extra == "forbid":
         out["additionalProperties"] = False
     return out
-
-
-def _keys(spec: ModelSpec, name: str) -> list[str]:
-    """Every key a config file may name this field by: its name first, then its aliases."""
-    return [name, *(k for k, n in spec.by_key.items() if n == name and k != name)]
-
-
-def _alias_path_heads(info: Any) -> set[str]:
-    """The first keys of a field's ``AliasPath`` aliases (``AliasPath("cards", 0)``)."""
-    from pydantic import AliasChoices, AliasPath
-
-    alias = info.validation_alias
-    choices = alias.choices if isinstance(alias, AliasChoices) else [alias]
-    return {c.path[0] for c in choices if isinstance(c, AliasPath) and isinstance(c.path[0], str)}
-
-
-def _generated_property(properties: dict[str, Any], child: FieldSpec | ModelSpec) -> dict[str, Any]:
-    """pydantic's schema of a field, found under the key it chose (an alias, or the name)."""
-    for key in (*child.names, child.path[-1]):
-        if key in properties:
-            return copy.deepcopy(properties[key])
-    return {}
 
 
 def _nested_property(
@@ -195,7 +178,7 @@ def _nested_property(
     out = {k: v for k, v in node.items() if k not in ("$ref", "anyOf", "default", "title")}
     objects = []
     for branch in branches:
-        target = _deref(branch, defs)
+        target = deref(branch, defs)
         if target.get("type") == "object" or "properties" in target:
             text = text or target.get("description")
             objects.append(_model_object(info, spec, target, defs))
@@ -225,7 +208,8 @@ def _leaf_property(
     node.pop("default", None)
     if model_class(leaf.annotation) is not None:  # a model without a delimiter: merged
         node = _merged(node, defs, frozenset())
-    _widen_text(node, leaf.annotation)
+    widen_text(node, leaf.annotation)
+    value_models(node, leaf.annotation, defs, info.extra == "forbid", set())
     secret = leaf.key_path in info.secret_keys
     if secret:
         node["writeOnly"] = True
@@ -273,14 +257,6 @@ def _paragraphs(*texts: str | None) -> str:
     return "\n\n".join(t for t in texts if t)
 
 
-def _deref(node: dict[str, Any], defs: dict[str, Any]) -> dict[str, Any]:
-    ref = node.get("$ref")
-    if isinstance(ref, str) and ref.startswith("#/$defs/"):
-        found: dict[str, Any] = defs.get(ref.removeprefix("#/$defs/"), node)
-        return found
-    return node
-
-
 def _merged(node: dict[str, Any], defs: dict[str, Any], seen: frozenset[str]) -> dict[str, Any]:
     """A model reached by nested mappings only: inlined with nothing required (files merge)."""
     if "anyOf" in node:
@@ -292,41 +268,11 @@ def _merged(node: dict[str, Any], defs: dict[str, Any], seen: frozenset[str]) ->
             return node
         seen = seen | {ref}
         rest = {k: v for k, v in node.items() if k != "$ref"}
-        node = {**copy.deepcopy(_deref(node, defs)), **rest}
+        node = {**copy.deepcopy(deref(node, defs)), **rest}
     node.pop("required", None)
     for key, prop in node.get("properties", {}).items():
         node["properties"][key] = _merged(prop, defs, seen)
     return node
-
-
-def _widen_text(node: dict[str, Any], annotation: Any) -> None:
-    """Let a text position take any YAML scalar: the loader keeps its text as written.
-
-    Positions are those the loader types by the field: the value itself, and the items
-    and mapping values of containers (not the keys of models inside them).
-    """
-    inner = strip_optional(annotation)
-    kind = kind_of(inner)
-    args = typing.get_args(inner)
-    origin = typing.get_origin(inner)
-    for branch in (node, *node.get("anyOf", ())):
-        if not isinstance(branch, dict):
-            continue
-        if kind == "str" and branch.get("type") == "string" and not {"enum", "const"} & set(branch):
-            branch["type"] = ["string", "number", "boolean"]
-        elif origin in (list, set, frozenset) and args and isinstance(branch.get("items"), dict):
-            _widen_text(branch["items"], args[0])
-        elif origin is tuple and args:
-            for item, arg in zip(branch.get("prefixItems", ()), args, strict=False):
-                _widen_text(item, arg)
-            if isinstance(branch.get("items"), dict):
-                _widen_text(branch["items"], args[0])
-        elif (
-            origin is dict
-            and len(args) == 2
-            and isinstance(branch.get("additionalProperties"), dict)
-        ):
-            _widen_text(branch["additionalProperties"], args[1])
 
 
 def _default(leaf: FieldSpec) -> tuple[bool, Any]:
