@@ -9,7 +9,6 @@ Nothing else is converted here: pydantic does that in one validation.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import math
 import typing
@@ -289,21 +288,33 @@ def unknown_nested_keys(tree: Tree, spec: ModelSpec, case_sensitive: bool = True
     return problems
 
 
-_HOLDS_MODEL: dict[Any, bool] = {}
-
-
 def holds_model(annotation: Any) -> bool:
     """Whether a model appears anywhere in ``annotation`` (cached: checked at every load)."""
     try:
-        return _HOLDS_MODEL[annotation]
-    except (KeyError, TypeError):
-        pass
-    found = model_class(annotation) is not None or any(
+        return _holds_model_cached(annotation)
+    except TypeError:  # an unhashable annotation (rare) is checked every time
+        return _holds_model(annotation)
+
+
+def _holds_model(annotation: Any) -> bool:
+    return model_class(annotation) is not None or any(
         holds_model(arg) for arg in typing.get_args(strip_optional(annotation))
     )
-    with contextlib.suppress(TypeError):  # an unhashable annotation is checked every time
-        _HOLDS_MODEL[annotation] = found
-    return found
+
+
+_holds_model_cached = functools.cache(_holds_model)
+
+
+def checked_model(annotation: Any) -> type[BaseModel] | None:
+    """The model inside a value whose unknown keys envconf reports (pydantic would drop them).
+
+    A :func:`plain_model` that neither takes extra keys (``extra="allow"``) nor reports
+    them itself (``extra="forbid"``).
+    """
+    model = plain_model(annotation)
+    if model is None or model.model_config.get("extra") not in (None, "ignore"):
+        return None
+    return model
 
 
 def _lookup(model: ModelSpec, key: str, case_sensitive: bool) -> FieldSpec | ModelSpec | None:
@@ -330,9 +341,8 @@ def _walk_value(
         origin = value.origin
     inner = strip_optional(annotation)
     if model_class(inner) is not None:
-        model = plain_model(inner)
-        ignored = model is not None and model.model_config.get("extra") in (None, "ignore")
-        if model is not None and ignored and isinstance(value, dict):
+        model = checked_model(inner)
+        if model is not None and isinstance(value, dict):
             spec = model_spec(model)
             for key, item in value.items():
                 target = _lookup(spec, key, case_sensitive) if isinstance(key, str) else None

@@ -99,10 +99,10 @@ def value_models(
 
     Each key is accepted as written by its name or an alias (the loader renames it), a
     text field takes any YAML scalar, and, under the class' ``extra="forbid"``, unknown
-    keys are rejected where the loader reports them (:func:`envconf.load.fit.plain_model`).
+    keys are rejected where the loader reports them (:func:`envconf.load.fit.checked_model`).
     A model's definition is reshaped once, in place, for every position that uses it.
     """
-    from envconf.load.fit import annotation_of, model_spec, plain_model
+    from envconf.load.fit import annotation_of, checked_model, model_spec, plain_model
 
     inner = strip_optional(annotation)
     model = plain_model(inner)
@@ -131,5 +131,5 @@ def value_models(
                     properties[key] = {"description": f"Alias path of {name}: holds its value."}
                 else:
                     properties[key] = copy.deepcopy(prop)
-        if forbid and model.model_config.get("extra") in (None, "ignore"):
+        if forbid and checked_model(model) is not None:
             target["additionalProperties"] = False
